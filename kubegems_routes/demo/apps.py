@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "kubegems_routes.demo"
+    verbose_name = "Demo data"

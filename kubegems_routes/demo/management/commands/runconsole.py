@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from kubegems_routes.controlplane.server import ControlPlane
+
+
+class Command(BaseCommand):
+    help = (
+        "Start the console on its embedded defaults: SQLite, a local kube-apiserver + etcd "
+        "(built on first use), demo data, and Django's server. With KUBECONFIG set, use that cluster instead."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, addrport: str, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        external = os.environ.get("KUBECONFIG")
+        if external:
+            self._serve(Path(external).expanduser(), "default", addrport)
+            return
+        kubeconfig = Path(settings.BASE_DIR) / "var" / "kubeconfig"
+        self.stdout.write("Starting the local control plane (first run builds kube-apiserver and etcd)...")
+        with ControlPlane(kubeconfig_path=kubeconfig) as plane:
+            self.stdout.write(f"kube-apiserver {plane.url}; kubeconfig {kubeconfig}")
+            self._serve(kubeconfig, "local", addrport)
+
+    def _serve(self, kubeconfig: Path, cluster_name: str, addrport: str) -> None:
+        self.stdout.write("Demo data and log-ins:")
+        call_command("seed_demo", kubeconfig=kubeconfig, cluster_name=cluster_name, stdout=self.stdout)
+        self.stdout.write(f"Open http://{addrport}/ and log in as 'demo' (tenant admin) or 'admin' (system admin).")
+        try:
+            call_command("runserver", addrport, use_reloader=False)
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from kubegems_routes.gateways.models import Gateway, GatewayAnnotation
+from kubegems_routes.kube.errors import KubeError
+
+
+class GatewayAnnotationInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = GatewayAnnotation
+    extra = 1
+
+
+class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Gateway
+        fields = ["cluster", "tenant", "name", "ingress_class", "default_domain", "http2", "allow_snippets"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        tenant = cleaned.get("tenant")
+        if self.instance.pk and self.instance.is_default and (tenant is not None or cleaned.get("name") != self.instance.name):
+            raise forms.ValidationError("The default gateway stays shared and keeps its name.")
+        return cleaned
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors:
+            return
+        # Saving a gateway makes sure its IngressClass exists; if the cluster
+        # cannot be reached the gateway is not saved, so the two never disagree.
+        try:
+            self.instance.cluster.client().ensure_ingress_class(self.instance.ingress_class)
+        except KubeError as exc:
+            self.add_error(None, f"The IngressClass could not be created in cluster {self.instance.cluster}: {exc}")
+
+
+@admin.register(Gateway)
+class GatewayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = GatewayForm
+    list_display = ["name", "tenant", "cluster", "ingress_class", "default_domain", "http2", "allow_snippets", "route_count"]
+    list_filter = ["cluster", "tenant", "http2", "allow_snippets"]
+    search_fields = ["name", "ingress_class", "default_domain", "tenant__name"]
+    list_select_related = ["tenant", "cluster"]
+    inlines = [GatewayAnnotationInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
+        return super().get_queryset(request).annotate(_route_count=Count("routes"))
+
+    @admin.display(description="routes", ordering="_route_count")
+    def route_count(self, gateway: Gateway) -> int:
+        return int(getattr(gateway, "_route_count", 0))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Gateway | None = None) -> bool:
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
+        defaults = [g for g in queryset if g.is_default]
+        if defaults:
+            messages.error(request, "The default gateway cannot be deleted; it was kept.")
+        for gateway in queryset:
+            if not gateway.is_default:
+                gateway.delete()

@@ -1,0 +1,131 @@
+"""Gateways: ingress classes served by an NGINX ingress controller, per tenant and cluster."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kubegems_routes.lib.validators import (
+    validate_annotation_key,
+    validate_default_domain,
+    validate_dns_label,
+    validate_dns_subdomain,
+)
+from kubegems_routes.tenancy.models import Cluster, Environment, Tenant
+
+DEFAULT_GATEWAY = "default-gateway"
+
+
+class GatewayQuerySet(models.QuerySet["Gateway"]):
+    def for_environment(self, environment: Environment) -> QuerySet[Gateway]:
+        """The tenant's own gateways in the environment's cluster, plus the shared default."""
+        return self.filter(
+            Q(tenant_id=environment.project.tenant_id) | Q(tenant__isnull=True),
+            cluster_id=environment.cluster_id,
+        ).order_by("-tenant__isnull", "name")
+
+
+class Gateway(models.Model):
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="gateways",
+        help_text=_("Leave empty for a gateway shared by every tenant of the cluster."),
+    )
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="gateways")
+    name = models.CharField(_("name"), max_length=63, validators=[validate_dns_label])
+    ingress_class = models.CharField(
+        _("ingress class"),
+        max_length=253,
+        blank=True,
+        validators=[validate_dns_subdomain],
+        help_text=_("Defaults to <name>-<tenant>."),
+    )
+    default_domain = models.CharField(
+        _("default domain"),
+        max_length=253,
+        validators=[validate_default_domain],
+        help_text=_("Random hosts are made from it: each '*' label becomes 5 letters, e.g. *.kubegems.io."),
+    )
+    http2 = models.BooleanField(_("HTTP/2"), default=True, help_text=_("Needed by gRPC routes."))
+    allow_snippets = models.BooleanField(
+        _("allow snippet annotations"),
+        default=False,
+        help_text=_("Let routes on this gateway inject NGINX configuration through *-snippets annotations."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GatewayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["cluster__name", "name"]
+        verbose_name = _("gateway")
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "ingress_class"], name="gateway_class_unique_per_cluster"),
+            models.UniqueConstraint(fields=["cluster", "tenant", "name"], name="gateway_name_unique_per_tenant"),
+            models.UniqueConstraint(
+                fields=["cluster", "name"], condition=Q(tenant__isnull=True), name="shared_gateway_name_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name if self.tenant_id is None else f"{self.name} ({self.tenant})"
+
+    @property
+    def is_default(self) -> bool:
+        return self.tenant_id is None and self.name == DEFAULT_GATEWAY
+
+    def default_ingress_class(self) -> str:
+        if self.tenant_id is None:
+            return self.name
+        return f"{self.name}-{self.tenant.name}"
+
+    def clean(self) -> None:
+        if not self.ingress_class and self.name:
+            self.ingress_class = self.default_ingress_class()
+            try:
+                validate_dns_subdomain(self.ingress_class)
+            except ValidationError as exc:
+                raise ValidationError({"ingress_class": exc.messages}) from None
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self.ingress_class:
+            self.ingress_class = self.default_ingress_class()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        if self.is_default:
+            raise ValidationError(_("The default gateway cannot be deleted."))
+        return super().delete(*args, **kwargs)  # type: ignore[arg-type]
+
+    def annotation_dict(self) -> dict[str, str]:
+        return {a.key: a.value for a in self.annotations.all()}
+
+
+class GatewayAnnotation(models.Model):
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="annotations")
+    key = models.CharField(_("key"), max_length=317, validators=[validate_annotation_key])
+    value = models.TextField(_("value"), blank=True)
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("default annotation")
+        constraints = [models.UniqueConstraint(fields=["gateway", "key"], name="gateway_annotation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.value}"
+
+
+def ensure_default_gateway(cluster: Cluster) -> Gateway:
+    gateway, _created = Gateway.objects.get_or_create(
+        cluster=cluster,
+        tenant=None,
+        name=DEFAULT_GATEWAY,
+        defaults={"ingress_class": DEFAULT_GATEWAY, "default_domain": settings.DEFAULT_GATEWAY_DOMAIN},
+    )
+    return gateway

@@ -1,0 +1,285 @@
+"""Typed access to one Kubernetes cluster; the only module that imports ``kubernetes``.
+
+The official client handles kubeconfig loading, TLS, client certificates and
+token refresh. Requests go through its ApiClient with plain JSON bodies rather
+than its generated model methods: those validate the body client-side, which
+would hide the API server's own 422 causes (the final word on what is valid)
+and cost a model build per object on large lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from kubegems_routes.kube.errors import (
+    AlreadyExists,
+    Cause,
+    Conflict,
+    Forbidden,
+    Invalid,
+    KubeError,
+    NotFound,
+    Unreachable,
+)
+
+Manifest = dict[str, Any]
+
+INGRESS_CONTROLLER = "nginx.org/ingress-controller"
+
+# Observers of every cluster call, (method, path). Tests use it to assert how
+# many calls a page makes; nothing here depends on it.
+_observers: list[Callable[[str, str], None]] = []
+
+
+@contextlib.contextmanager
+def record_calls() -> Iterator[list[tuple[str, str]]]:
+    calls: list[tuple[str, str]] = []
+    observer = lambda method, path: calls.append((method, path))  # noqa: E731
+    _observers.append(observer)
+    try:
+        yield calls
+    finally:
+        _observers.remove(observer)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    protocol: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.port}/{self.protocol})" if self.name else f"{self.port}/{self.protocol}"
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    ports: tuple[ServicePort, ...]
+
+
+def _service(obj: Manifest) -> Service:
+    ports = tuple(
+        ServicePort(name=p.get("name", ""), port=int(p["port"]), protocol=p.get("protocol", "TCP"))
+        for p in obj.get("spec", {}).get("ports", [])
+    )
+    return Service(name=obj["metadata"]["name"], ports=ports)
+
+
+class KubeClient:
+    def __init__(
+        self, api_client: k8s.ApiClient, *, connect_timeout: float = 3, read_timeout: float = 10
+    ) -> None:
+        self._api = api_client
+        self._timeout = (connect_timeout, read_timeout)
+
+    @classmethod
+    def from_kubeconfig(
+        cls, kubeconfig: dict[str, Any], *, context: str | None = None, **timeouts: float
+    ) -> KubeClient:
+        configuration = k8s.Configuration()
+        k8s_config.load_kube_config_from_dict(
+            kubeconfig, context=context, client_configuration=configuration, persist_config=False
+        )
+        return cls(_api_client(configuration), **timeouts)
+
+    @classmethod
+    def in_cluster(cls, **timeouts: float) -> KubeClient:
+        configuration = k8s.Configuration()
+        k8s_config.load_incluster_config(client_configuration=configuration)
+        return cls(_api_client(configuration), **timeouts)
+
+    # -- transport -----------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: Manifest | None = None,
+        accept: str = "application/json",
+    ) -> Manifest:
+        for observer in list(_observers):
+            observer(method, path)
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        method_, url, headers, body_, post = self._api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()) or None,
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._api.call_api(
+                method_, url, header_params=headers, body=body_, _request_timeout=self._timeout
+            )
+            data = response.read()
+        except k8s.ApiException as exc:  # raised by the REST layer for non-2xx
+            raise _error(exc.status or 0, exc.body or b"") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+        if not 200 <= response.status < 300:
+            raise _error(response.status, data)
+        return json.loads(data) if data else {}
+
+    # -- reads -----------------------------------------------------------------
+
+    def version(self) -> str:
+        return str(self.request("GET", "/version")["gitVersion"])
+
+    def list_services(self, namespace: str) -> list[Service]:
+        data = self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services")
+        return sorted((_service(item) for item in data.get("items", [])), key=lambda s: s.name)
+
+    def get_service(self, namespace: str, name: str) -> Service:
+        return _service(self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services/{_q(name)}"))
+
+    def list_tls_secret_names(self, namespace: str) -> list[str]:
+        # Metadata only (PartialObjectMetadataList): secret data never reaches
+        # the console, not even in memory.
+        data = self.request(
+            "GET",
+            f"/api/v1/namespaces/{_q(namespace)}/secrets",
+            query={"fieldSelector": "type=kubernetes.io/tls"},
+            accept="application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+        )
+        return sorted(item["metadata"]["name"] for item in data.get("items", []))
+
+    def get_ingress(self, namespace: str, name: str) -> Manifest:
+        return self.request("GET", _ingress_path(namespace, name))
+
+    def list_ingresses(
+        self, namespace: str | None = None, *, label_selector: str | None = None
+    ) -> list[Manifest]:
+        path = (
+            f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses"
+            if namespace
+            else "/apis/networking.k8s.io/v1/ingresses"
+        )
+        query = {"labelSelector": label_selector} if label_selector else None
+        return list(self.request("GET", path, query=query).get("items", []))
+
+    def list_events(self, namespace: str, kind: str, name: str) -> list[Manifest]:
+        data = self.request(
+            "GET",
+            f"/api/v1/namespaces/{_q(namespace)}/events",
+            query={"fieldSelector": f"involvedObject.kind={kind},involvedObject.name={name}"},
+        )
+        return list(data.get("items", []))
+
+    # -- writes ----------------------------------------------------------------
+
+    def create_ingress(self, namespace: str, manifest: Manifest) -> Manifest:
+        return self.request(
+            "POST", f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses", body=manifest
+        )
+
+    def replace_ingress(self, namespace: str, name: str, manifest: Manifest) -> Manifest:
+        """PUT; a manifest carrying metadata.resourceVersion fails with Conflict if stale."""
+        return self.request("PUT", _ingress_path(namespace, name), body=manifest)
+
+    def delete_ingress(self, namespace: str, name: str, *, missing_ok: bool = True) -> None:
+        try:
+            self.request("DELETE", _ingress_path(namespace, name))
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    def create(self, path: str, manifest: Manifest) -> Manifest:
+        """Create any object by its collection path (seeding, tests)."""
+        return self.request("POST", path, body=manifest)
+
+    def ensure(self, path: str, manifest: Manifest) -> Manifest:
+        """Create the object, or leave the existing one as it is."""
+        try:
+            return self.create(path, manifest)
+        except AlreadyExists:
+            return self.request("GET", f"{path}/{_q(manifest['metadata']['name'])}")
+
+    def ensure_namespace(self, name: str) -> None:
+        self.ensure("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def ensure_ingress_class(self, name: str, controller: str = INGRESS_CONTROLLER) -> Manifest:
+        body = {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "kubegems-routes"}},
+            "spec": {"controller": controller},
+        }
+        return self.ensure("/apis/networking.k8s.io/v1/ingressclasses", body)
+
+
+def _api_client(configuration: k8s.Configuration) -> k8s.ApiClient:
+    # One try per call: the (connect, read) timeouts are the whole budget, not
+    # a budget per urllib3 retry.
+    configuration.retries = 0
+    return k8s.ApiClient(configuration)
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+def _ingress_path(namespace: str, name: str) -> str:
+    return f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses/{_q(name)}"
+
+
+def _reason(exc: BaseException) -> str:
+    inner = getattr(exc, "reason", None)
+    return str(inner or exc.__class__.__name__)
+
+
+def _error(status: int, raw: bytes | str) -> KubeError:
+    try:
+        payload = json.loads(raw) if raw else {}
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    message = str(payload.get("message") or f"the API server answered HTTP {status}")
+    reason = payload.get("reason", "")
+    causes = [
+        Cause(field=c.get("field", ""), message=c.get("message", ""), reason=c.get("reason", ""))
+        for c in (payload.get("details") or {}).get("causes", [])
+    ]
+    if status == 404:
+        return NotFound(message, status, causes)
+    if status == 409 and reason == "AlreadyExists":
+        return AlreadyExists(message, status, causes)
+    if status == 409:
+        return Conflict(message, status, causes)
+    if status == 422:
+        return Invalid(message, status, causes)
+    if status in (401, 403):
+        return Forbidden(message, status, causes)
+    if status == 0 or status >= 500:
+        return Unreachable(message, status, causes)
+    return KubeError(message, status, causes)
+
+
+_cache: dict[tuple[object, ...], KubeClient] = {}
+_cache_lock = threading.Lock()
+
+
+def cached_client(key: tuple[object, ...], factory: Callable[[], KubeClient]) -> KubeClient:
+    """One client (one connection pool) per cluster and credential version."""
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is None:
+            found = _cache[key] = factory()
+        return found

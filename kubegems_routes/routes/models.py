@@ -1,0 +1,134 @@
+"""A route: the console's record of one Ingress in an environment's namespace."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.lib.validators import validate_dns_subdomain, validate_host, validate_path, validate_port
+from kubegems_routes.routes import manifest
+from kubegems_routes.tenancy.models import Environment
+
+
+class Protocol(models.TextChoices):
+    HTTP = manifest.HTTP, "HTTP"
+    HTTPS = manifest.HTTPS, "HTTPS"
+    WS = manifest.WS, "WebSocket (ws)"
+    WSS = manifest.WSS, "WebSocket over TLS (wss)"
+    GRPC = manifest.GRPC, "gRPC"
+
+
+class PathType(models.TextChoices):
+    PREFIX = "Prefix", _("Prefix")
+    EXACT = "Exact", _("Exact")
+    IMPLEMENTATION_SPECIFIC = "ImplementationSpecific", _("Implementation specific")
+
+
+class Route(models.Model):
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="routes")
+    name = models.CharField(_("name"), max_length=253, validators=[validate_dns_subdomain])
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="routes", verbose_name=_("gateway"))
+    host = models.CharField(
+        _("host"),
+        max_length=253,
+        blank=True,
+        validators=[validate_host],
+        help_text=_("Leave empty for a random host from the gateway's default domain."),
+    )
+    protocol = models.CharField(_("protocol"), max_length=8, choices=Protocol.choices, default=Protocol.HTTP)
+    tls_secret = models.CharField(
+        _("TLS secret"),
+        max_length=253,
+        blank=True,
+        validators=[validate_dns_subdomain],
+        help_text=_("A kubernetes.io/tls Secret of this namespace; it may be created later (cert-manager)."),
+    )
+    annotations = models.JSONField(_("annotations"), default=dict, blank=True)
+    resource_version = models.CharField(max_length=64, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("route")
+        constraints = [models.UniqueConstraint(fields=["environment", "name"], name="route_unique_per_environment")]
+        indexes = [models.Index(fields=["host"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def uses_tls(self) -> bool:
+        return manifest.needs_tls(self.protocol)
+
+    def backends(self) -> tuple[manifest.Backend, ...]:
+        return tuple(
+            manifest.Backend(path=p.path, path_type=p.path_type, service=p.service, port=p.port)
+            for p in self.paths.all()
+        )
+
+    def spec(self) -> manifest.RouteSpec:
+        """What this route becomes, given its gateway and environment (pure data)."""
+        return route_spec(
+            environment=self.environment,
+            gateway=self.gateway,
+            name=self.name,
+            host=self.host,
+            protocol=self.protocol,
+            tls_secret=self.tls_secret,
+            backends=self.backends(),
+            annotations=self.annotations,
+        )
+
+    def access_urls(self) -> list[str]:
+        return manifest.access_urls(self.host, [p.path for p in self.paths.all()], self.uses_tls)
+
+
+class RoutePath(models.Model):
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="paths")
+    position = models.PositiveSmallIntegerField(default=0)
+    path = models.CharField(_("path"), max_length=1024, default="/", validators=[validate_path])
+    path_type = models.CharField(_("path type"), max_length=32, choices=PathType.choices, default=PathType.PREFIX)
+    service = models.CharField(_("service"), max_length=63)
+    port = models.CharField(_("port"), max_length=15, validators=[validate_port])
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("path")
+
+    def __str__(self) -> str:
+        return f"{self.path} -> {self.service}:{self.port}"
+
+
+def route_spec(
+    *,
+    environment: Environment,
+    gateway: Gateway,
+    name: str,
+    host: str,
+    protocol: str,
+    tls_secret: str,
+    backends: tuple[manifest.Backend, ...],
+    annotations: dict[str, str],
+) -> manifest.RouteSpec:
+    project = environment.project
+    return manifest.RouteSpec(
+        name=name,
+        namespace=environment.namespace,
+        host=host,
+        protocol=protocol,
+        tls_secret=tls_secret if manifest.needs_tls(protocol) else "",
+        ingress_class=gateway.ingress_class,
+        backends=backends,
+        gateway_annotations=gateway.annotation_dict(),
+        annotations=dict(annotations),
+        labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name),
+    )

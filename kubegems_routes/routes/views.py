@@ -1,0 +1,265 @@
+"""Routes of one environment: list, create, show, edit, delete, and the form's live fragments."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from kubegems_routes.kube.client import Service
+from kubegems_routes.kube.errors import KubeError, NotFound
+from kubegems_routes.lib.validators import random_host
+from kubegems_routes.routes import manifest
+from kubegems_routes.routes.forms import RouteEditor, initial_from_data
+from kubegems_routes.routes.models import Route
+from kubegems_routes.routes.services import delete_route, host_from_domain, save_route
+from kubegems_routes.tenancy.access import get_environment_for_user
+from kubegems_routes.tenancy.models import Environment
+from kubegems_routes.workbench.htmx import wants_fragment
+
+PAGE_SIZE = 50
+FORM_TEMPLATE = "routes/route_form.html"
+# Fragments of the form that HTMX may ask for, and whether each needs the
+# cluster's services (the protocol toggle and the preview never call the cluster).
+FRAGMENTS = {"secret": False, "preview": False, "annotations": False, "host": False, "paths": True}
+# Swaps that change the form without a 'change' event: the preview re-renders after them.
+REFRESHES_PREVIEW = {"annotations", "host", "paths"}
+
+
+def _get_route_for_user(request: HttpRequest, environment: Environment, name: str) -> Route:
+    return get_object_or_404(
+        Route.objects.select_related("gateway", "environment__project__tenant", "environment__cluster"),
+        environment=environment,
+        name=name,
+    )
+
+
+@login_required
+@require_GET
+def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id)
+    query = request.GET.get("q", "").strip()
+    routes = (
+        Route.objects.filter(environment=environment)
+        .select_related("gateway")
+        .prefetch_related("paths")
+        .order_by("name")
+    )
+    if query:
+        routes = routes.filter(name__icontains=query)
+    page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"environment": environment, "page": page, "query": query, "section": "routes"}
+    if wants_fragment(request):
+        return render(request, "routes/route_list.html#table", context)
+    return render(request, "routes/route_list.html", context)
+
+
+def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]:
+    try:
+        services = environment.cluster.client().list_services(environment.namespace)
+    except KubeError as exc:
+        return None, _("Services could not be read from the cluster (%(msg)s); type the service and port.") % {
+            "msg": exc.message
+        }
+    return {s.name: s for s in services}, ""
+
+
+_REMOVE = re.compile(r"^remove-(paths|annotations)-(\d+)$")
+
+
+def _apply_action(action: str, initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]],
+                  editor_gateway_domain: str | None) -> None:
+    form, paths, annotations = initial
+    if action == "add-path":
+        paths.append({"path": "/", "path_type": "Prefix", "service": "", "port": ""})
+    elif action == "add-annotation":
+        annotations.append({"key": "", "value": ""})
+    elif action == "random-host" and editor_gateway_domain:
+        form["host"] = random_host(editor_gateway_domain)
+    elif match := _REMOVE.match(action):
+        rows = paths if match.group(1) == "paths" else annotations
+        index = int(match.group(2))
+        if index < len(rows) and (rows is annotations or len(rows) > 1):
+            rows.pop(index)
+
+
+def _form_context(
+    environment: Environment, editor: RouteEditor, services_error: str = "", suggested: str = ""
+) -> dict[str, Any]:
+    # The host an empty Host field will get, generated once and carried in the
+    # form, so the preview shows exactly the host that saving sends.
+    gateway = editor.gateway()
+    if gateway is not None and not (suggested and host_from_domain(suggested, gateway.default_domain)):
+        suggested = random_host(gateway.default_domain)
+    spec = editor.preview_spec(host=suggested)
+    body = manifest.build_ingress(spec) if spec else None
+    generated = (
+        manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
+    )
+    return {
+        "environment": environment,
+        "editor": editor,
+        "form": editor.form,
+        "route": editor.instance if editor.instance.pk else None,
+        "needs_tls": manifest.needs_tls(editor.protocol()),
+        "suggested_host": suggested,
+        "generated_annotations": generated,
+        "effective_annotations": manifest.effective_annotations(spec) if spec else {},
+        "preview_yaml": manifest.to_yaml(body) if body else "",
+        "services_error": services_error,
+        "section": "routes",
+    }
+
+
+def _route_form(request: HttpRequest, environment: Environment, route: Route | None) -> HttpResponse:
+    fragment = request.POST.get("_fragment", "") if request.method == "POST" else ""
+    action = request.POST.get("_action", "save") if request.method == "POST" else ""
+    needs_services = FRAGMENTS.get(fragment, True) if wants_fragment(request) else True
+    services, services_error = _services(environment) if needs_services else (None, "")
+
+    urls = {"form_url": request.path, "ports_url": reverse("routes:ports", args=[environment.pk])}
+    if action == "save":
+        editor = RouteEditor(environment, data=request.POST, instance=route, services=services, **urls)
+        if editor.is_valid():
+            saved = save_route(editor, request.user, fallback_host=request.POST.get("suggested_host", ""))
+            if saved is not None:
+                messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
+                url = reverse("routes:detail", args=[environment.pk, saved.name])
+                return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+        fragment = "form-body"
+    elif request.method == "POST":
+        initial = initial_from_data(request.POST)
+        probe = RouteEditor(environment, instance=route, initial=initial)
+        gateway = probe.gateway()
+        _apply_action(action, initial, gateway.default_domain if gateway else None)
+        editor = RouteEditor(environment, instance=route, initial=initial, services=services, **urls)
+    else:
+        editor = RouteEditor(environment, instance=route, services=services, **urls)
+
+    context = _form_context(environment, editor, services_error, request.POST.get("suggested_host", ""))
+    if wants_fragment(request) and (fragment in FRAGMENTS or fragment == "form-body"):
+        response = render(request, f"{FORM_TEMPLATE}#{fragment}", context)
+        if fragment in REFRESHES_PREVIEW:
+            trigger_client_event(response, "refresh-preview")
+        return response
+    return render(request, FORM_TEMPLATE, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_create(request: HttpRequest, environment_id: int) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    return _route_form(request, environment, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_edit(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    route = _get_route_for_user(request, environment, name)
+    return _route_form(request, environment, route)
+
+
+@login_required
+@require_GET
+def route_detail(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id)
+    route = _get_route_for_user(request, environment, name)
+    client = environment.cluster.client()
+    ingress: dict[str, Any] | None = None
+    events: list[dict[str, Any]] = []
+    cluster_error = ""
+    try:
+        ingress = client.get_ingress(environment.namespace, route.name)
+        events = client.list_events(environment.namespace, "Ingress", route.name)
+    except NotFound:
+        cluster_error = _("The Ingress of this route is missing from the cluster.")
+    except KubeError as exc:
+        cluster_error = _("The cluster cannot be reached: %(msg)s") % {"msg": exc.message}
+    if ingress is not None:
+        ingress.get("metadata", {}).pop("managedFields", None)
+    return render(
+        request,
+        "routes/route_detail.html",
+        {
+            "environment": environment,
+            "route": route,
+            "paths": list(route.paths.all()),
+            "ingress": ingress,
+            "ingress_yaml": manifest.to_yaml(ingress) if ingress else "",
+            "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),
+            "events": events,
+            "cluster_error": cluster_error,
+            "section": "routes",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_delete(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    route = _get_route_for_user(request, environment, name)
+    error = ""
+    if request.method == "POST":
+        try:
+            delete_route(route)
+        except KubeError as exc:
+            error = _("The Ingress could not be deleted, so the route is kept: %(msg)s") % {"msg": exc.message}
+        else:
+            messages.success(request, _("Route %(name)s deleted.") % {"name": name})
+            url = reverse("routes:list", args=[environment.pk])
+            return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+    return render(
+        request,
+        "routes/route_confirm_delete.html",
+        {"environment": environment, "route": route, "error": error, "section": "routes"},
+    )
+
+
+@login_required
+@require_GET
+def service_ports(request: HttpRequest, environment_id: int) -> HttpResponse:
+    """The port picker of one path row, for the service chosen in that row."""
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    row = request.GET.get("row", "")
+    if not re.fullmatch(r"paths-\d{1,2}", row):
+        raise Http404("No such row")
+    service_name = request.GET.get(f"{row}-service", "")
+    ports: list[tuple[str, str]] = []
+    error = ""
+    if service_name:
+        try:
+            service = environment.cluster.client().get_service(environment.namespace, service_name)
+            ports = [(str(p.port), p.label) for p in service.ports]
+        except NotFound:
+            error = _("There is no service %(name)s in this namespace.") % {"name": service_name}
+        except KubeError as exc:
+            error = exc.message
+    response = render(
+        request,
+        "routes/fragments/port_field.html",
+        {"field_name": f"{row}-port", "ports": ports, "error": error},
+    )
+    return trigger_client_event(response, "refresh-preview")
+
+
+@login_required
+@require_GET
+def tls_secrets(request: HttpRequest, environment_id: int) -> HttpResponse:
+    """Options for the secret picker: names of kubernetes.io/tls Secrets only, never their data."""
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    try:
+        names = environment.cluster.client().list_tls_secret_names(environment.namespace)
+    except KubeError:
+        names = []
+    return render(request, "routes/fragments/secret_options.html", {"names": names})

@@ -1,0 +1,174 @@
+"""Tenant -> Project -> Environment, the clusters environments live in, and memberships."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import yaml
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kubegems_routes.lib.validators import validate_dns_label
+
+if TYPE_CHECKING:
+    from kubegems_routes.kube.client import KubeClient
+
+
+class Cluster(models.Model):
+    name = models.CharField(_("name"), max_length=63, unique=True, validators=[validate_dns_label])
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    in_cluster = models.BooleanField(
+        _("in-cluster credentials"),
+        default=False,
+        help_text=_("Use the console's own service account (the console runs in this cluster)."),
+    )
+    kubeconfig = models.TextField(
+        _("kubeconfig"),
+        blank=True,
+        help_text=_("An admin kubeconfig for this cluster. Never shown again after saving."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("cluster")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.in_cluster and not self.kubeconfig.strip():
+            raise ValidationError({"kubeconfig": _("Paste a kubeconfig, or use in-cluster credentials.")})
+        if self.kubeconfig.strip():
+            try:
+                document = yaml.safe_load(self.kubeconfig)
+            except yaml.YAMLError:
+                document = None
+            if not isinstance(document, dict) or not document.get("clusters"):
+                raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
+
+    def client(self) -> KubeClient:
+        from kubegems_routes.kube.client import KubeClient, cached_client
+
+        timeouts = {
+            "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": settings.KUBE_READ_TIMEOUT,
+        }
+        fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
+        key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
+        if self.in_cluster:
+            return cached_client(key, lambda: KubeClient.in_cluster(**timeouts))
+        return cached_client(
+            key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts)
+        )
+
+
+class Tenant(models.Model):
+    name = models.CharField(_("name"), max_length=63, unique=True, validators=[validate_dns_label])
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tenant")
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+
+class Project(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(_("name"), max_length=63, validators=[validate_dns_label])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant__name", "name"]
+        verbose_name = _("project")
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="project_unique_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.name}/{self.name}"
+
+
+class Environment(models.Model):
+    class Type(models.TextChoices):
+        DEV = "dev", _("development")
+        TEST = "test", _("test")
+        PROD = "prod", _("production")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments")
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="environments")
+    name = models.CharField(_("name"), max_length=63, validators=[validate_dns_label])
+    namespace = models.CharField(_("namespace"), max_length=63, validators=[validate_dns_label])
+    type = models.CharField(_("type"), max_length=8, choices=Type.choices, default=Type.DEV)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project__tenant__name", "project__name", "name"]
+        verbose_name = _("environment")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="environment_unique_per_project"),
+            # One namespace belongs to one environment, so one tenant.
+            models.UniqueConstraint(fields=["cluster", "namespace"], name="environment_unique_namespace"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project}/{self.name}"
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.project.tenant
+
+
+class TenantMember(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("tenant admin")
+        MEMBER = "member", _("member")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_roles")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="tenant_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.tenant}"
+
+
+class ProjectMember(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("project admin")
+        DEV = "dev", _("developer")
+        TEST = "test", _("tester")
+        OPS = "ops", _("operations")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.DEV)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.project}"
+
+
+class EnvironmentMember(models.Model):
+    class Role(models.TextChoices):
+        READER = "reader", _("reader")
+        OPERATOR = "operator", _("operator")
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="environment_roles")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.READER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["environment", "user"], name="environment_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.environment}"
