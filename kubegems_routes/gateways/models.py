@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.lib.validators import (
@@ -25,7 +25,7 @@ class GatewayQuerySet(models.QuerySet["Gateway"]):
         return self.filter(
             Q(tenant_id=environment.project.tenant_id) | Q(tenant__isnull=True),
             cluster_id=environment.cluster_id,
-        ).order_by("-tenant__isnull", "name")
+        ).order_by(F("tenant").asc(nulls_first=True), "name")
 
 
 class Gateway(models.Model):

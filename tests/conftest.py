@@ -1,0 +1,80 @@
+"""Fixtures: one real control plane per test session, a fresh namespace per test.
+
+If kube-apiserver or etcd cannot be built or started, every test that needs
+them errors with the reason (what to install); nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from kubegems_routes.controlplane.build import BuildError
+from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
+from kubegems_routes.demo.seed import seed_cluster_objects
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    plane = ControlPlane()
+    try:
+        plane.start()
+    except (BuildError, ControlPlaneError) as exc:
+        pytest.fail(
+            "The local Kubernetes control plane is needed and could not be started. "
+            f"Install Go 1.26+ (it builds kube-apiserver and etcd) and run `make setup`.\n{exc}",
+            pytrace=False,
+        )
+    yield plane
+    plane.stop()
+
+
+@pytest.fixture(scope="session")
+def kube(control_plane: ControlPlane) -> KubeClient:
+    return KubeClient.from_kubeconfig(control_plane.kubeconfig)
+
+
+@pytest.fixture
+def namespace(kube: KubeClient) -> str:
+    # Deleted namespaces stay Terminating without a controller-manager: never reuse a name.
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    kube.ensure_namespace(name)
+    return name
+
+
+@pytest.fixture
+def cluster(db: None, control_plane: ControlPlane) -> Cluster:
+    return Cluster.objects.create(name="local", kubeconfig=yaml.safe_dump(control_plane.kubeconfig))
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return Tenant.objects.create(name="acme")
+
+
+@pytest.fixture
+def environment(cluster: Cluster, tenant: Tenant, namespace: str) -> Environment:
+    project = Project.objects.create(tenant=tenant, name="shop")
+    env = Environment.objects.create(project=project, cluster=cluster, name="dev", namespace=namespace)
+    Gateway.objects.create(cluster=cluster, tenant=tenant, name="public", default_domain="*.acme.example.com")
+    seed_cluster_objects(cluster, namespace)  # Services web and api, TLS Secret demo-tls, IngressClasses
+    return env
+
+
+@pytest.fixture
+def operator(django_user_model, environment: Environment):  # noqa: ANN201
+    user = django_user_model.objects.create_user("olivia", password="pw")
+    TenantMember.objects.create(tenant=environment.project.tenant, user=user, role=TenantMember.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def operator_client(client, operator):  # noqa: ANN201
+    client.force_login(operator)
+    return client

@@ -1,0 +1,64 @@
+"""The local control plane is a real kube-apiserver: it stores, defaults and validates like production."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kubegems_routes.controlplane.server import ControlPlane
+from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.kube.errors import Invalid
+
+
+def _ingress(name: str, host: str = "app.example.com", path_type: str | None = "Prefix") -> dict:
+    path = {"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}}
+    if path_type:
+        path["pathType"] = path_type
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name},
+        "spec": {
+            "ingressClassName": "default-gateway",
+            "tls": [{"hosts": [host], "secretName": "app-tls"}],
+            "rules": [{"host": host, "http": {"paths": [path]}}],
+        },
+    }
+
+
+def test_server_reports_the_pinned_version(kube: KubeClient):
+    assert kube.version() == "v1.37.2"
+
+
+def test_ingress_round_trips_through_the_api_server(kube: KubeClient, namespace: str):
+    kube.create_ingress(namespace, _ingress("app"))
+    stored = kube.get_ingress(namespace, "app")
+    assert stored["spec"]["ingressClassName"] == "default-gateway"
+    assert stored["spec"]["tls"] == [{"hosts": ["app.example.com"], "secretName": "app-tls"}]
+    path = stored["spec"]["rules"][0]["http"]["paths"][0]
+    assert path["pathType"] == "Prefix"
+    assert path["backend"] == {"service": {"name": "web", "port": {"number": 80}}}
+
+
+def test_ingress_without_path_type_is_refused_at_that_field(kube: KubeClient, namespace: str):
+    with pytest.raises(Invalid) as refused:
+        kube.create_ingress(namespace, _ingress("no-type", path_type=None))
+    assert refused.value.status == 422
+    assert "spec.rules[0].http.paths[0].pathType" in {c.field for c in refused.value.causes}
+
+
+def test_ip_address_host_is_refused_at_the_host_field(kube: KubeClient, namespace: str):
+    with pytest.raises(Invalid) as refused:
+        kube.create_ingress(namespace, _ingress("ip-host", host="10.1.2.3"))
+    assert "spec.rules[0].host" in {c.field for c in refused.value.causes}
+
+
+def test_stopping_leaves_no_process_and_no_directory(control_plane: ControlPlane):
+    plane = ControlPlane(binaries=control_plane.binaries).start()
+    pids = [plane._etcd.pid, plane._apiserver.pid]  # type: ignore[union-attr]
+    workdir = plane.workdir
+    plane.stop()
+    assert not workdir.exists()
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
