@@ -68,13 +68,13 @@ def environment(cluster: Cluster, tenant: Tenant, namespace: str) -> Environment
 
 
 @pytest.fixture
-def operator(django_user_model, environment: Environment):  # noqa: ANN201
+def operator(django_user_model, environment: Environment):
     user = django_user_model.objects.create_user("olivia", password="pw")
     TenantMember.objects.create(tenant=environment.project.tenant, user=user, role=TenantMember.Role.ADMIN)
     return user
 
 
 @pytest.fixture
-def operator_client(client, operator):  # noqa: ANN201
+def operator_client(client, operator):
     client.force_login(operator)
     return client

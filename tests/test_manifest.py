@@ -45,7 +45,9 @@ def test_plain_protocols_generate_no_annotation(protocol):
     assert "annotations" not in manifest.build_ingress(_spec(protocol))["metadata"]
 
 
-@pytest.mark.parametrize(("protocol", "has_tls"), [("http", False), ("ws", False), ("https", True), ("wss", True), ("grpc", True)])
+@pytest.mark.parametrize(
+    ("protocol", "has_tls"), [("http", False), ("ws", False), ("https", True), ("wss", True), ("grpc", True)]
+)
 def test_tls_entry_only_for_tls_protocols(protocol, has_tls):
     spec = manifest.build_ingress(_spec(protocol))["spec"]
     assert ("tls" in spec) is has_tls
@@ -99,8 +101,13 @@ def test_invalid_hosts(host):
 
 @pytest.mark.parametrize(
     "key",
-    ["nginx.org/server-snippets", "nginx.org/location-snippets", "nginx.ingress.kubernetes.io/configuration-snippet",
-     "nginx.ingress.kubernetes.io/server-snippet", "example.com/auth-snippet"],
+    [
+        "nginx.org/server-snippets",
+        "nginx.org/location-snippets",
+        "nginx.ingress.kubernetes.io/configuration-snippet",
+        "nginx.ingress.kubernetes.io/server-snippet",
+        "example.com/auth-snippet",
+    ],
 )
 def test_snippet_annotations_are_recognised(key):
     assert is_snippet_annotation(key)

@@ -1,6 +1,6 @@
 """Start the local control plane and keep it up until interrupted.
 
-    python -m kubegems_routes.controlplane [--kubeconfig PATH]
+python -m kubegems_routes.controlplane [--kubeconfig PATH]
 """
 
 from __future__ import annotations

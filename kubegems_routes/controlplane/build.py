@@ -46,9 +46,7 @@ class Binaries:
         return [p for p in (self.kube_apiserver, self.etcd) if not os.access(p, os.X_OK)]
 
 
-def binaries(
-    kubernetes_version: str = KUBERNETES_VERSION, etcd_version: str = ETCD_VERSION
-) -> Binaries:
+def binaries(kubernetes_version: str = KUBERNETES_VERSION, etcd_version: str = ETCD_VERSION) -> Binaries:
     bin_root = cache_root() / "bin"
     return Binaries(
         kube_apiserver=bin_root / f"kubernetes-{kubernetes_version}" / "kube-apiserver",
@@ -77,10 +75,7 @@ def _go() -> str:
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(
-            f"`{' '.join(args)}` failed in {cwd} (exit {proc.returncode}):\n"
-            f"{proc.stderr[-4000:]}"
-        )
+        raise BuildError(f"`{' '.join(args)}` failed in {cwd} (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc.stdout
 
 
@@ -157,18 +152,14 @@ def build_etcd(version: str, target: Path) -> None:
     work = cache_root() / "build" / f"etcd-{version}"
     work.mkdir(parents=True, exist_ok=True)
     (work / "go.mod").write_text(
-        "module kubegems-routes.local/controlplane/etcd\n\n"
-        "go 1.25.0\n\n"
-        f"require go.etcd.io/etcd/server/v3 {version}\n"
+        f"module kubegems-routes.local/controlplane/etcd\n\ngo 1.25.0\n\nrequire go.etcd.io/etcd/server/v3 {version}\n"
     )
     (work / "go.sum").touch()
     _log(f"compiling etcd {version} (a few minutes the first time)")
     _go_build(go, work, env, target, ["-trimpath", "-ldflags", "-s -w"], "go.etcd.io/etcd/server/v3")
 
 
-def _go_build(
-    go: str, work: Path, env: dict[str, str], target: Path, flags: list[str], package: str
-) -> None:
+def _go_build(go: str, work: Path, env: dict[str, str], target: Path, flags: list[str], package: str) -> None:
     _run([go, "mod", "download", package.split("/cmd/")[0]], work, env)
     partial = target.with_name(target.name + ".partial")
     partial.parent.mkdir(parents=True, exist_ok=True)
@@ -186,7 +177,7 @@ def _go_build(
     tail: list[str] = []
     count = 0
     for line in proc.stdout:
-        tail = (tail + [line.rstrip()])[-60:]
+        tail = [*tail, line.rstrip()][-60:]
         count += 1
         if count % 100 == 0:
             _log(f"  {count} packages compiled, {time.monotonic() - started:.0f}s")

@@ -102,9 +102,7 @@ def _certificate(
     if server:
         usages.append(ExtendedKeyUsageOID.SERVER_AUTH)
         builder = builder.add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
     if client:
@@ -161,9 +159,7 @@ class Pki:
             server_key=_pem_key(server_key),
             admin_cert=admin.public_bytes(pem),
             admin_key=_pem_key(admin_key),
-            sa_public=sa_key.public_key().public_bytes(
-                pem, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
+            sa_public=sa_key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo),
             sa_private=_pem_key(sa_key),
         )
 
@@ -353,15 +349,12 @@ class ControlPlane:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise ControlPlaneError(
-                    f"{name} exited with code {proc.returncode} while starting:\n"
-                    + self.log_tail(name)
+                    f"{name} exited with code {proc.returncode} while starting:\n" + self.log_tail(name)
                 )
             if ready():  # type: ignore[operator]
                 return
             time.sleep(0.2)
-        raise ControlPlaneError(
-            f"{name} was not ready within {READY_TIMEOUT:.0f}s:\n" + self.log_tail(name)
-        )
+        raise ControlPlaneError(f"{name} was not ready within {READY_TIMEOUT:.0f}s:\n" + self.log_tail(name))
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
@@ -405,7 +398,7 @@ def _terminate(proc: subprocess.Popen[bytes] | None) -> None:
 
 def _http_ok(url: str, context: ssl.SSLContext | None) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310 - our own http(s) URL
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ssl.SSLError):
         return False

@@ -24,7 +24,7 @@ SERVICES = {
     "web": [("http", 80), ("metrics", 9090)],
     "api": [("grpc", 50051), ("ws", 8080)],
 }
-TLS_SECRET = "demo-tls"
+TLS_SECRET = "demo-tls"  # noqa: S105 - a Secret's name, not a password
 
 
 @dataclass

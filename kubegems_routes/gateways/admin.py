@@ -24,7 +24,11 @@ class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         tenant = cleaned.get("tenant")
-        if self.instance.pk and self.instance.is_default and (tenant is not None or cleaned.get("name") != self.instance.name):
+        if (
+            self.instance.pk
+            and self.instance.is_default
+            and (tenant is not None or cleaned.get("name") != self.instance.name)
+        ):
             raise forms.ValidationError("The default gateway stays shared and keeps its name.")
         return cleaned
 
@@ -43,7 +47,16 @@ class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Gateway)
 class GatewayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = GatewayForm
-    list_display = ["name", "tenant", "cluster", "ingress_class", "default_domain", "http2", "allow_snippets", "route_count"]
+    list_display = [
+        "name",
+        "tenant",
+        "cluster",
+        "ingress_class",
+        "default_domain",
+        "http2",
+        "allow_snippets",
+        "route_count",
+    ]
     list_filter = ["cluster", "tenant", "http2", "allow_snippets"]
     search_fields = ["name", "ingress_class", "default_domain", "tenant__name"]
     list_select_related = ["tenant", "cluster"]

@@ -76,15 +76,6 @@ class Gateway(models.Model):
     def __str__(self) -> str:
         return self.name if self.tenant_id is None else f"{self.name} ({self.tenant})"
 
-    @property
-    def is_default(self) -> bool:
-        return self.tenant_id is None and self.name == DEFAULT_GATEWAY
-
-    def default_ingress_class(self) -> str:
-        if self.tenant_id is None:
-            return self.name
-        return f"{self.name}-{self.tenant.name}"
-
     def clean(self) -> None:
         if not self.ingress_class and self.name:
             self.ingress_class = self.default_ingress_class()
@@ -102,6 +93,15 @@ class Gateway(models.Model):
         if self.is_default:
             raise ValidationError(_("The default gateway cannot be deleted."))
         return super().delete(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_default(self) -> bool:
+        return self.tenant_id is None and self.name == DEFAULT_GATEWAY
+
+    def default_ingress_class(self) -> str:
+        if self.tenant_id is None:
+            return self.name
+        return f"{self.name}-{self.tenant.name}"
 
     def annotation_dict(self) -> dict[str, str]:
         return {a.key: a.value for a in self.annotations.all()}

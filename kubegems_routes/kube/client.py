@@ -78,9 +78,7 @@ def _service(obj: Manifest) -> Service:
 
 
 class KubeClient:
-    def __init__(
-        self, api_client: k8s.ApiClient, *, connect_timeout: float = 3, read_timeout: float = 10
-    ) -> None:
+    def __init__(self, api_client: k8s.ApiClient, *, connect_timeout: float = 3, read_timeout: float = 10) -> None:
         self._api = api_client
         self._timeout = (connect_timeout, read_timeout)
 
@@ -116,7 +114,7 @@ class KubeClient:
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        method_, url, headers, body_, post = self._api.param_serialize(
+        method_, url, headers, body_, _post = self._api.param_serialize(
             method=method,
             resource_path=path,
             query_params=list((query or {}).items()) or None,
@@ -163,9 +161,7 @@ class KubeClient:
     def get_ingress(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", _ingress_path(namespace, name))
 
-    def list_ingresses(
-        self, namespace: str | None = None, *, label_selector: str | None = None
-    ) -> list[Manifest]:
+    def list_ingresses(self, namespace: str | None = None, *, label_selector: str | None = None) -> list[Manifest]:
         path = (
             f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses"
             if namespace
@@ -185,9 +181,7 @@ class KubeClient:
     # -- writes ----------------------------------------------------------------
 
     def create_ingress(self, namespace: str, manifest: Manifest) -> Manifest:
-        return self.request(
-            "POST", f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses", body=manifest
-        )
+        return self.request("POST", f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses", body=manifest)
 
     def replace_ingress(self, namespace: str, name: str, manifest: Manifest) -> Manifest:
         """PUT; a manifest carrying metadata.resourceVersion fails with Conflict if stale."""

@@ -64,9 +64,7 @@ def validate_default_domain(value: str) -> None:
     """A gateway's default domain: a DNS name in which at least one label is exactly '*'."""
     labels = value.split(".")
     if "*" not in labels:
-        raise ValidationError(
-            _("One label must be exactly '*', for example *.kubegems.io."), code="no_wildcard"
-        )
+        raise ValidationError(_("One label must be exactly '*', for example *.kubegems.io."), code="no_wildcard")
     if len(labels) < 2 or not all(label == "*" or DNS1123_LABEL.match(label) for label in labels):
         raise ValidationError(
             _("Enter a domain such as *.kubegems.io: lowercase labels separated by dots."),
@@ -86,9 +84,7 @@ def random_host(default_domain: str, rng: random.Random | None = None) -> str:
 def validate_annotation_key(value: str) -> None:
     """A qualified name: optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
     prefix, slash, name = value.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not all(
-        DNS1123_LABEL.match(part) for part in prefix.split(".")
-    )):
+    if slash and (not prefix or len(prefix) > 253 or not all(DNS1123_LABEL.match(part) for part in prefix.split("."))):
         raise ValidationError(
             _("The prefix before '/' must be a lowercase DNS name such as nginx.org."), code="key_prefix"
         )
@@ -105,12 +101,8 @@ def validate_port(value: str) -> None:
         if not 1 <= int(value) <= 65535:
             raise ValidationError(_("A port number is between 1 and 65535."), code="port_range")
         return
-    if len(value) > 15 or not _IANA_SVC_NAME.match(value) or "--" in value or not re.search(
-        "[a-z]", value
-    ):
-        raise ValidationError(
-            _("Enter a port number or the name of one of the service's ports."), code="port_name"
-        )
+    if len(value) > 15 or not _IANA_SVC_NAME.match(value) or "--" in value or not re.search("[a-z]", value):
+        raise ValidationError(_("Enter a port number or the name of one of the service's ports."), code="port_name")
 
 
 def validate_path(value: str) -> None:

@@ -209,8 +209,10 @@ FORM_FIELDS = RouteForm.Meta.fields
 def initial_from_data(data: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
     """Turn submitted data into initial values, so a re-rendered form shows no errors yet."""
     form = {name: data.get(name, "") for name in FORM_FIELDS if name in data}
-    return form, _rows(data, "paths", ["path", "path_type", "service", "port"]), _rows(
-        data, "annotations", ["key", "value"]
+    return (
+        form,
+        _rows(data, "paths", ["path", "path_type", "service", "port"]),
+        _rows(data, "annotations", ["key", "value"]),
     )
 
 
@@ -246,9 +248,7 @@ class RouteEditor:
             return
         form_initial, path_rows, annotation_rows = initial or self._initial_from_instance()
         self.form = RouteForm(initial=form_initial, instance=self.instance, environment=environment, form_url=form_url)
-        self.paths = PathFormSet(
-            initial=path_rows or [{}], prefix="paths", services=services, ports_url=ports_url
-        )
+        self.paths = PathFormSet(initial=path_rows or [{}], prefix="paths", services=services, ports_url=ports_url)
         self.annotations = AnnotationFormSet(initial=annotation_rows, prefix="annotations")
 
     def _initial_from_instance(self) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
@@ -256,8 +256,7 @@ class RouteEditor:
         if not route.pk:
             return {}, [{"path": "/", "path_type": PathType.PREFIX}], []
         paths = [
-            {"path": p.path, "path_type": p.path_type, "service": p.service, "port": p.port}
-            for p in route.paths.all()
+            {"path": p.path, "path_type": p.path_type, "service": p.service, "port": p.port} for p in route.paths.all()
         ]
         annotations = [{"key": k, "value": v} for k, v in route.annotations.items()]
         return {}, paths, annotations
@@ -396,5 +395,6 @@ class RouteEditor:
 
     @property
     def has_errors(self) -> bool:
-        return bool(self.form.errors or any(self.paths.errors) or self.paths.non_form_errors()
-                    or any(self.annotations.errors))
+        return bool(
+            self.form.errors or any(self.paths.errors) or self.paths.non_form_errors() or any(self.annotations.errors)
+        )

@@ -33,8 +33,10 @@ def unique_random_host(gateway: Gateway) -> str:
 
 def _host_for(gateway: Gateway, fallback_host: str) -> str:
     """The suggested host the preview showed, if it is still free; else a new random one."""
-    if fallback_host and not Route.objects.filter(host=fallback_host).exists() and host_from_domain(
-        fallback_host, gateway.default_domain
+    if (
+        fallback_host
+        and not Route.objects.filter(host=fallback_host).exists()
+        and host_from_domain(fallback_host, gateway.default_domain)
     ):
         return fallback_host
     return unique_random_host(gateway)
@@ -92,7 +94,8 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
     except AlreadyExists:
         _forget_pk(route, creating)
         editor.form.add_error(
-            "name", _("An Ingress named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace}
+            "name",
+            _("An Ingress named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace},
         )
         return None
     except Invalid as exc:

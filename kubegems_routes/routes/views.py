@@ -76,8 +76,11 @@ def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]
 _REMOVE = re.compile(r"^remove-(paths|annotations)-(\d+)$")
 
 
-def _apply_action(action: str, initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]],
-                  editor_gateway_domain: str | None) -> None:
+def _apply_action(
+    action: str,
+    initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]],
+    editor_gateway_domain: str | None,
+) -> None:
     form, paths, annotations = initial
     if action == "add-path":
         paths.append({"path": "/", "path_type": "Prefix", "service": "", "port": ""})
@@ -102,9 +105,7 @@ def _form_context(
         suggested = random_host(gateway.default_domain)
     spec = editor.preview_spec(host=suggested)
     body = manifest.build_ingress(spec) if spec else None
-    generated = (
-        manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
-    )
+    generated = manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
     return {
         "environment": environment,
         "editor": editor,

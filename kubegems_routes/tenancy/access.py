@@ -34,9 +34,7 @@ def visible_environments(user: User) -> QuerySet[Environment]:
     if _is_system_admin(user):
         return environments
     return environments.filter(
-        Q(project__tenant__members__user=user)
-        | Q(project__members__user=user)
-        | Q(members__user=user)
+        Q(project__tenant__members__user=user) | Q(project__members__user=user) | Q(members__user=user)
     ).distinct()
 
 

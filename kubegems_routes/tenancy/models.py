@@ -62,9 +62,7 @@ class Cluster(models.Model):
         key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
         if self.in_cluster:
             return cached_client(key, lambda: KubeClient.in_cluster(**timeouts))
-        return cached_client(
-            key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts)
-        )
+        return cached_client(key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts))
 
 
 class Tenant(models.Model):

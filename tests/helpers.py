@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.urls import reverse
+
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.tenancy.models import Environment
+
+
+def route_data(gateway: Gateway, **overrides: str) -> dict[str, str]:
+    """A create-form POST as the browser sends it, one path row, one annotation row."""
+    data = {
+        "name": "shop",
+        "gateway": str(gateway.pk),
+        "host": "shop.acme.example.com",
+        "protocol": "http",
+        "tls_secret": "",
+        "paths-TOTAL_FORMS": "1",
+        "paths-INITIAL_FORMS": "0",
+        "paths-MIN_NUM_FORMS": "1",
+        "paths-MAX_NUM_FORMS": "50",
+        "paths-0-path": "/",
+        "paths-0-path_type": "Prefix",
+        "paths-0-service": "web",
+        "paths-0-port": "80",
+        "annotations-TOTAL_FORMS": "1",
+        "annotations-INITIAL_FORMS": "0",
+        "annotations-MIN_NUM_FORMS": "0",
+        "annotations-MAX_NUM_FORMS": "100",
+        "annotations-0-key": "",
+        "annotations-0-value": "",
+        "_action": "save",
+    }
+    data.update(overrides)
+    return data
+
+
+def create_url(environment: Environment) -> str:
+    return reverse("routes:create", args=[environment.pk])
+
+
+def tenant_gateway(environment: Environment) -> Gateway:
+    return Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+
+
+def default_gateway(environment: Environment) -> Gateway:
+    return Gateway.objects.get(cluster=environment.cluster, tenant=None)
