@@ -76,14 +76,6 @@ class Gateway(models.Model):
     def __str__(self) -> str:
         return self.name if self.tenant_id is None else f"{self.name} ({self.tenant})"
 
-    def clean(self) -> None:
-        if not self.ingress_class and self.name:
-            self.ingress_class = self.default_ingress_class()
-            try:
-                validate_dns_subdomain(self.ingress_class)
-            except ValidationError as exc:
-                raise ValidationError({"ingress_class": exc.messages}) from None
-
     def save(self, *args: object, **kwargs: object) -> None:
         if not self.ingress_class:
             self.ingress_class = self.default_ingress_class()
@@ -93,6 +85,14 @@ class Gateway(models.Model):
         if self.is_default:
             raise ValidationError(_("The default gateway cannot be deleted."))
         return super().delete(*args, **kwargs)  # type: ignore[arg-type]
+
+    def clean(self) -> None:
+        if not self.ingress_class and self.name:
+            self.ingress_class = self.default_ingress_class()
+            try:
+                validate_dns_subdomain(self.ingress_class)
+            except ValidationError as exc:
+                raise ValidationError({"ingress_class": exc.messages}) from None
 
     @property
     def is_default(self) -> bool:
