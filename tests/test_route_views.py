@@ -1,0 +1,219 @@
+"""List, detail, edit, delete, the form's HTMX fragments, and what each page costs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from kubegems_routes.kube.client import record_calls
+from kubegems_routes.kube.errors import Invalid
+from kubegems_routes.routes import manifest
+from kubegems_routes.routes.forms import RouteEditor
+from kubegems_routes.routes.models import Route, RoutePath
+from tests.helpers import create_url, route_data, tenant_gateway
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _create(client, environment, **overrides):
+    response = client.post(create_url(environment), route_data(tenant_gateway(environment), **overrides))
+    assert response.status_code == 302, response.content.decode()[:1500]
+    return Route.objects.get(environment=environment, name=overrides.get("name", "shop"))
+
+
+def test_protocol_fragment_shows_secret_only_for_tls_protocols(operator_client, environment):
+    gateway = tenant_gateway(environment)
+    for protocol, shown in [("https", True), ("http", False), ("grpc", True), ("ws", False)]:
+        data = route_data(gateway, protocol=protocol, _fragment="secret", _action="refresh")
+        response = operator_client.post(create_url(environment), data, **HX)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "<html" not in body and 'id="secret-field"' in body
+        assert ('type="text" name="tls_secret"' in body) is shown
+        assert 'datalist id="tls-secret-options"' in body if shown else 'type="hidden" name="tls_secret"' in body
+        assert "is-invalid" not in body  # a refresh is not a submission: no errors yet
+
+
+def test_preview_fragment_shows_generated_annotations_without_cluster_calls(operator_client, environment):
+    data = route_data(tenant_gateway(environment), protocol="grpc", _fragment="preview", _action="refresh")
+    with record_calls() as calls:
+        response = operator_client.post(create_url(environment), data, **HX)
+    body = response.content.decode()
+    assert calls == []
+    assert "<html" not in body and 'id="preview"' in body
+    assert "nginx.org/grpc-services" in body
+    assert "ingressClassName: public-acme" in body
+
+
+def test_path_and_annotation_rows_are_added_and_removed(operator_client, environment):
+    gateway = tenant_gateway(environment)
+    response = operator_client.post(
+        create_url(environment), route_data(gateway, _action="add-path", _fragment="paths"), **HX
+    )
+    body = response.content.decode()
+    assert 'name="paths-TOTAL_FORMS" value="2"' in body and 'id="paths-field"' in body and "<html" not in body
+    assert "refresh-preview" in response["HX-Trigger"]
+    data = route_data(
+        gateway, _action="remove-paths-0", _fragment="paths", **{"paths-TOTAL_FORMS": "2", "paths-1-path": "/b"}
+    )
+    body = operator_client.post(create_url(environment), data, **HX).content.decode()
+    assert 'name="paths-TOTAL_FORMS" value="1"' in body and 'name="paths-0-path" value="/b"' in body
+    data = route_data(gateway, _action="add-annotation", _fragment="annotations")
+    body = operator_client.post(create_url(environment), data, **HX).content.decode()
+    assert 'name="annotations-TOTAL_FORMS" value="2"' in body
+
+
+def test_without_javascript_buttons_rerender_the_whole_page(operator_client, environment):
+    response = operator_client.post(
+        create_url(environment), route_data(tenant_gateway(environment), _action="add-path")
+    )
+    assert "<html" in response.content.decode()
+    assert response.context["editor"].paths.total_form_count() == 2
+    assert not Route.objects.exists()
+
+
+def test_random_host_button_fills_the_host(operator_client, environment):
+    data = route_data(tenant_gateway(environment), host="", _action="random-host", _fragment="host")
+    body = operator_client.post(create_url(environment), data, **HX).content.decode()
+    assert re.search(r'name="host" value="[a-z]{5}\.acme\.example\.com"', body)
+
+
+def test_ports_fragment_offers_the_services_ports(operator_client, environment):
+    url = reverse("routes:ports", args=[environment.pk])
+    response = operator_client.get(url, {"row": "paths-0", "paths-0-service": "api"}, **HX)
+    body = response.content.decode()
+    assert 'name="paths-0-port"' in body and 'value="50051"' in body and 'value="8080"' in body
+
+
+def test_secret_options_list_only_tls_secret_names(operator_client, environment, kube):
+    kube.create(
+        f"/api/v1/namespaces/{environment.namespace}/secrets",
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "opaque-one"}, "stringData": {"k": "v"}},
+    )
+    response = operator_client.get(reverse("routes:secrets", args=[environment.pk]), **HX)
+    body = response.content.decode()
+    assert 'value="demo-tls"' in body and "opaque-one" not in body
+    assert "tls.crt" not in body and "BEGIN" not in body
+
+
+def test_htmx_save_with_errors_returns_the_form_body(operator_client, environment):
+    data = route_data(tenant_gateway(environment), protocol="https", tls_secret="")
+    response = operator_client.post(create_url(environment), data, **HX)
+    body = response.content.decode()
+    assert "<html" not in body and 'id="form-body"' in body and "needs a TLS secret" in body
+
+
+def test_htmx_save_redirects_on_the_client(operator_client, environment):
+    response = operator_client.post(create_url(environment), route_data(tenant_gateway(environment)), **HX)
+    assert response["HX-Redirect"] == reverse("routes:detail", args=[environment.pk, "shop"])
+
+
+def test_api_server_causes_land_on_their_fields(environment, kube):
+    body = manifest.build_ingress(
+        manifest.RouteSpec(
+            name="bad",
+            namespace=environment.namespace,
+            host="ok.example.com",
+            protocol="https",
+            ingress_class="c",
+            tls_secret="demo-tls",
+            backends=(manifest.Backend(path="no-slash", service="Bad_Name", port="80", path_type="Exact"),),
+        )
+    )
+    body["spec"]["rules"][0]["host"] = "10.0.0.1"
+    with pytest.raises(Invalid) as refused:
+        kube.create_ingress(environment.namespace, body)
+    editor = RouteEditor(environment, data=route_data(tenant_gateway(environment)))
+    editor.form.is_valid()
+    editor.paths.is_valid()
+    editor.add_cluster_errors(refused.value.causes, refused.value.message)
+    assert "host" in editor.form.errors
+    row = editor.paths.forms[0].errors
+    assert "path" in row and "service" in row
+
+
+def test_detail_shows_cluster_state_and_urls(operator_client, environment):
+    _create(operator_client, environment, protocol="https", tls_secret="demo-tls")
+    response = operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"]))
+    body = response.content.decode()
+    assert "https://shop.acme.example.com/" in body
+    assert "ingressClassName: public-acme" in body
+    assert "demo-tls" in body
+
+
+def test_edit_changes_the_ingress_and_keeps_the_name(operator_client, environment, kube):
+    route = _create(operator_client, environment)
+    url = reverse("routes:edit", args=[environment.pk, "shop"])
+    data = route_data(
+        tenant_gateway(environment), name="renamed", protocol="ws", **{"paths-0-service": "api", "paths-0-port": "8080"}
+    )
+    assert operator_client.post(url, data).status_code == 302
+    stored = kube.get_ingress(environment.namespace, "shop")
+    assert stored["metadata"]["annotations"] == {manifest.WEBSOCKET_SERVICES: "api"}
+    route.refresh_from_db()
+    assert route.name == "shop" and route.protocol == "ws"
+    assert route.resource_version == stored["metadata"]["resourceVersion"]
+
+
+def test_stale_edit_is_refused_and_changes_nothing(operator_client, environment, kube):
+    route = _create(operator_client, environment)
+    changed = kube.get_ingress(environment.namespace, "shop")
+    changed["metadata"]["labels"]["touched"] = "by-kubectl"
+    kube.replace_ingress(environment.namespace, "shop", changed)
+    data = route_data(tenant_gateway(environment), host="new.acme.example.com")
+    response = operator_client.post(reverse("routes:edit", args=[environment.pk, "shop"]), data)
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    route.refresh_from_db()
+    assert route.host == "shop.acme.example.com"
+    assert kube.get_ingress(environment.namespace, "shop")["spec"]["rules"][0]["host"] == "shop.acme.example.com"
+
+
+def test_delete_asks_then_removes_ingress_and_row(operator_client, environment, kube):
+    _create(operator_client, environment)
+    url = reverse("routes:delete", args=[environment.pk, "shop"])
+    assert "Delete route shop?" in operator_client.get(url).content.decode()
+    assert operator_client.post(url).status_code == 302
+    assert not Route.objects.exists()
+    assert kube.list_ingresses(environment.namespace) == []
+
+
+def test_list_search_by_name(operator_client, environment):
+    gateway = tenant_gateway(environment)
+    for name in ["alpha", "beta"]:
+        Route.objects.create(environment=environment, name=name, gateway=gateway, host=f"{name}.x.io")
+    response = operator_client.get(reverse("routes:list", args=[environment.pk]), {"q": "alp"})
+    assert [r.name for r in response.context["page"].object_list] == ["alpha"]
+
+
+def _bulk_routes(environment, count):
+    gateway = tenant_gateway(environment)
+    routes = Route.objects.bulk_create(
+        Route(environment=environment, name=f"r{i:03}", gateway=gateway, host=f"r{i}.x.io") for i in range(count)
+    )
+    RoutePath.objects.bulk_create(RoutePath(route=r, path="/", service="web", port="80") for r in routes)
+
+
+@pytest.mark.parametrize("page", ["routes:list", "routes:create"])
+def test_page_cost_does_not_grow_with_routes(page, operator_client, environment):
+    url = reverse(page, args=[environment.pk])
+    costs = []
+    for count in (1, 49):
+        _bulk_routes(environment, count) if count == 1 else _bulk_routes_more(environment, count)
+        with CaptureQueriesContext(connection) as queries, record_calls() as calls:
+            assert operator_client.get(url).status_code == 200
+        costs.append((len(queries), len(calls)))
+    assert costs[0] == costs[1]
+    assert Route.objects.count() == 50
+
+
+def _bulk_routes_more(environment, count):
+    gateway = tenant_gateway(environment)
+    routes = Route.objects.bulk_create(
+        Route(environment=environment, name=f"m{i:03}", gateway=gateway, host=f"m{i}.x.io") for i in range(count)
+    )
+    RoutePath.objects.bulk_create(RoutePath(route=r, path="/", service="web", port="80") for r in routes)
