@@ -254,7 +254,7 @@ class RouteEditor:
     def _initial_from_instance(self) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
         route = self.instance
         if not route.pk:
-            return {}, [{"path": "/", "path_type": PathType.PREFIX}], []
+            return {}, [{"path": "/", "path_type": PathType.PREFIX.value}], []
         paths = [
             {"path": p.path, "path_type": p.path_type, "service": p.service, "port": p.port} for p in route.paths.all()
         ]
@@ -298,7 +298,7 @@ class RouteEditor:
         backends = tuple(
             manifest.Backend(
                 path=row["path"] or "/",
-                path_type=row["path_type"] or PathType.PREFIX,
+                path_type=row["path_type"] or PathType.PREFIX.value,
                 service=row["service"],
                 port=row["port"],
             )
