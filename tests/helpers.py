@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.routes import manifest
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -44,3 +45,17 @@ def tenant_gateway(environment: Environment) -> Gateway:
 
 def default_gateway(environment: Environment) -> Gateway:
     return Gateway.objects.get(cluster=environment.cluster, tenant=None)
+
+
+def ingress(namespace: str, **overrides: object) -> dict:
+    """An Ingress manifest built by the project's own builder, for creating objects directly."""
+    values: dict = {
+        "name": "shop",
+        "namespace": namespace,
+        "host": "x.example.com",
+        "protocol": "http",
+        "ingress_class": "other",
+        "backends": (manifest.Backend(path="/", service="web", port="80"),),
+    }
+    values.update(overrides)
+    return manifest.build_ingress(manifest.RouteSpec(**values))

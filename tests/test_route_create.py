@@ -10,7 +10,7 @@ from django.urls import reverse
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
-from tests.helpers import create_url, default_gateway, route_data, tenant_gateway
+from tests.helpers import create_url, default_gateway, ingress, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -151,19 +151,7 @@ def test_random_hosts_do_not_collide_with_existing_routes(operator_client, envir
 
 
 def test_existing_ingress_of_the_same_name_is_a_name_error(operator_client, environment, kube):
-    kube.create_ingress(
-        environment.namespace,
-        manifest.build_ingress(
-            manifest.RouteSpec(
-                name="shop",
-                namespace=environment.namespace,
-                host="x.example.com",
-                protocol="http",
-                ingress_class="other",
-                backends=(manifest.Backend(path="/", service="web", port="80"),),
-            )
-        ),
-    )
+    kube.create_ingress(environment.namespace, ingress(environment.namespace))
     response = operator_client.post(create_url(environment), route_data(tenant_gateway(environment)))
     assert "already exists" in response.context["form"].errors["name"][0]
     assert not Route.objects.exists()

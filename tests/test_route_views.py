@@ -14,7 +14,7 @@ from kubegems_routes.kube.errors import Invalid
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import Route, RoutePath
-from tests.helpers import create_url, route_data, tenant_gateway
+from tests.helpers import create_url, ingress, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -114,16 +114,12 @@ def test_htmx_save_redirects_on_the_client(operator_client, environment):
 
 
 def test_api_server_causes_land_on_their_fields(environment, kube):
-    body = manifest.build_ingress(
-        manifest.RouteSpec(
-            name="bad",
-            namespace=environment.namespace,
-            host="ok.example.com",
-            protocol="https",
-            ingress_class="c",
-            tls_secret="demo-tls",
-            backends=(manifest.Backend(path="no-slash", service="Bad_Name", port="80", path_type="Exact"),),
-        )
+    body = ingress(
+        environment.namespace,
+        name="bad",
+        protocol="https",
+        tls_secret="demo-tls",
+        backends=(manifest.Backend(path="no-slash", service="Bad_Name", port="80", path_type="Exact"),),
     )
     body["spec"]["rules"][0]["host"] = "10.0.0.1"
     with pytest.raises(Invalid) as refused:
