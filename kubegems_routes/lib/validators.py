@@ -81,6 +81,15 @@ def random_host(default_domain: str, rng: random.Random | None = None) -> str:
     )
 
 
+def is_random_host_of(host: str, default_domain: str) -> bool:
+    """Whether random_host(default_domain) could have made this host."""
+    labels, pattern = host.split("."), default_domain.split(".")
+    return len(labels) == len(pattern) and all(
+        label == p if p != "*" else re.fullmatch("[a-z]{5}", label) is not None
+        for p, label in zip(pattern, labels, strict=True)
+    )
+
+
 def validate_annotation_key(value: str) -> None:
     """A qualified name: optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
     prefix, slash, name = value.rpartition("/")

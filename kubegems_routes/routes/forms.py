@@ -8,6 +8,7 @@ the field they concern.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -279,12 +280,14 @@ class RouteEditor:
         return value if value in manifest.PROTOCOLS else manifest.HTTP
 
     def gateway(self) -> Gateway | None:
+        """The chosen gateway, or the first offered (what the select shows when none is chosen)."""
+        return self._gateway
+
+    @functools.cached_property
+    def _gateway(self) -> Gateway | None:
         gateways = list(self.form.fields["gateway"].queryset)
         chosen = self._value("gateway")
-        for gateway in gateways:
-            if str(gateway.pk) == chosen:
-                return gateway
-        return gateways[0] if gateways else None
+        return next((g for g in gateways if str(g.pk) == chosen), gateways[0] if gateways else None)
 
     def _row_values(self, formset: BaseFormSet, fields: list[str]) -> list[dict[str, str]]:  # type: ignore[type-arg]
         if formset.is_bound:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import AlreadyExists, Invalid, KubeError
-from kubegems_routes.lib.validators import random_host
+from kubegems_routes.lib.validators import is_random_host_of, random_host
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import Route, RoutePath
@@ -36,18 +36,10 @@ def _host_for(gateway: Gateway, fallback_host: str) -> str:
     if (
         fallback_host
         and not Route.objects.filter(host=fallback_host).exists()
-        and host_from_domain(fallback_host, gateway.default_domain)
+        and is_random_host_of(fallback_host, gateway.default_domain)
     ):
         return fallback_host
     return unique_random_host(gateway)
-
-
-def host_from_domain(host: str, domain: str) -> bool:
-    labels, pattern = host.split("."), domain.split(".")
-    return len(labels) == len(pattern) and all(
-        label == p if p != "*" else (len(label) == 5 and label.isalpha() and label.islower())
-        for p, label in zip(pattern, labels, strict=True)
-    )
 
 
 def _save_rows(route: Route, editor: RouteEditor, user: AbstractBaseUser, fallback_host: str) -> manifest.RouteSpec:
@@ -84,9 +76,8 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
             if creating:
                 applied = client.create_ingress(namespace, body)
             else:
-                body["metadata"]["resourceVersion"] = route.resource_version or None
-                if not route.resource_version:
-                    del body["metadata"]["resourceVersion"]
+                # Optimistic concurrency: a stale version is answered with 409.
+                body["metadata"]["resourceVersion"] = route.resource_version
                 applied = client.replace_ingress(namespace, route.name, body)
             applied_in_cluster = True
             route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")

@@ -17,11 +17,11 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from kubegems_routes.kube.client import Service
 from kubegems_routes.kube.errors import KubeError, NotFound
-from kubegems_routes.lib.validators import random_host
+from kubegems_routes.lib.validators import is_random_host_of, random_host
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import RouteEditor, initial_from_data
 from kubegems_routes.routes.models import Route
-from kubegems_routes.routes.services import delete_route, host_from_domain, save_route
+from kubegems_routes.routes.services import delete_route, save_route
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
 from kubegems_routes.workbench.htmx import wants_fragment
@@ -76,18 +76,12 @@ def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]
 _REMOVE = re.compile(r"^remove-(paths|annotations)-(\d+)$")
 
 
-def _apply_action(
-    action: str,
-    initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]],
-    editor_gateway_domain: str | None,
-) -> None:
-    form, paths, annotations = initial
+def _apply_row_action(action: str, initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]) -> None:
+    _form, paths, annotations = initial
     if action == "add-path":
         paths.append({"path": "/", "path_type": "Prefix", "service": "", "port": ""})
     elif action == "add-annotation":
         annotations.append({"key": "", "value": ""})
-    elif action == "random-host" and editor_gateway_domain:
-        form["host"] = random_host(editor_gateway_domain)
     elif match := _REMOVE.match(action):
         rows = paths if match.group(1) == "paths" else annotations
         index = int(match.group(2))
@@ -101,7 +95,7 @@ def _form_context(
     # The host an empty Host field will get, generated once and carried in the
     # form, so the preview shows exactly the host that saving sends.
     gateway = editor.gateway()
-    if gateway is not None and not (suggested and host_from_domain(suggested, gateway.default_domain)):
+    if gateway is not None and not is_random_host_of(suggested, gateway.default_domain):
         suggested = random_host(gateway.default_domain)
     spec = editor.preview_spec(host=suggested)
     body = manifest.build_ingress(spec) if spec else None
@@ -139,10 +133,11 @@ def _route_form(request: HttpRequest, environment: Environment, route: Route | N
         fragment = "form-body"
     elif request.method == "POST":
         initial = initial_from_data(request.POST)
-        probe = RouteEditor(environment, instance=route, initial=initial)
-        gateway = probe.gateway()
-        _apply_action(action, initial, gateway.default_domain if gateway else None)
+        _apply_row_action(action, initial)
         editor = RouteEditor(environment, instance=route, initial=initial, services=services, **urls)
+        gateway = editor.gateway()
+        if action == "random-host" and gateway is not None:
+            editor.form.initial["host"] = random_host(gateway.default_domain)
     else:
         editor = RouteEditor(environment, instance=route, services=services, **urls)
 
