@@ -62,7 +62,15 @@ def tenant(db: None) -> Tenant:
 def environment(cluster: Cluster, tenant: Tenant, namespace: str) -> Environment:
     project = Project.objects.create(tenant=tenant, name="shop")
     env = Environment.objects.create(project=project, cluster=cluster, name="dev", namespace=namespace)
-    Gateway.objects.create(cluster=cluster, tenant=tenant, name="public", default_domain="*.acme.example.com")
+    # One ingress class per test: Ingresses of earlier tests stay in the shared
+    # cluster, and on a shared class they would own these hosts.
+    Gateway.objects.create(
+        cluster=cluster,
+        tenant=tenant,
+        name="public",
+        ingress_class=f"public-{namespace}",
+        default_domain="*.acme.example.com",
+    )
     seed_cluster_objects(cluster, namespace)  # Services web and api, TLS Secret demo-tls, IngressClasses
     return env
 

@@ -62,7 +62,7 @@ def test_each_protocol_creates_the_expected_ingress(protocol, operator_client, e
         **generated,
     }
     spec = stored["spec"]
-    assert spec["ingressClassName"] == "public-acme"
+    assert spec["ingressClassName"] == gateway.ingress_class
     assert spec["rules"] == [
         {
             "host": "shop.acme.example.com",

@@ -47,7 +47,7 @@ def test_preview_fragment_shows_generated_annotations_without_cluster_calls(oper
     assert calls == []
     assert "<html" not in body and 'id="preview"' in body
     assert "nginx.org/grpc-services" in body
-    assert "ingressClassName: public-acme" in body
+    assert f"ingressClassName: {tenant_gateway(environment).ingress_class}" in body
 
 
 def test_path_and_annotation_rows_are_added_and_removed(operator_client, environment):
@@ -138,7 +138,7 @@ def test_detail_shows_cluster_state_and_urls(operator_client, environment):
     response = operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"]))
     body = response.content.decode()
     assert "https://shop.acme.example.com/" in body
-    assert "ingressClassName: public-acme" in body
+    assert f"ingressClassName: {tenant_gateway(environment).ingress_class}" in body
     assert "demo-tls" in body
 
 

@@ -18,6 +18,7 @@ from kubegems_routes.lib.validators import is_random_host_of, random_host
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import Route, RoutePath
+from kubegems_routes.routes.ownership import HostConflict, find_conflicts, tenants_by_namespace
 
 RANDOM_HOST_TRIES = 20
 
@@ -72,6 +73,17 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
     try:
         with transaction.atomic():
             spec = _save_rows(route, editor, user, fallback_host)
+            conflicts = find_conflicts(
+                client.list_ingresses(),
+                route.environment,
+                spec.ingress_class,
+                route.name,
+                spec.host,
+                [b.path for b in spec.backends],
+                tenants_by_namespace(route.environment),
+            )
+            if conflicts:
+                raise _HostTaken(conflicts)
             body = manifest.build_ingress(spec)
             if creating:
                 applied = client.create_ingress(namespace, body)
@@ -82,6 +94,10 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
             applied_in_cluster = True
             route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
             Route.objects.filter(pk=route.pk).update(resource_version=route.resource_version)
+    except _HostTaken as taken:
+        _forget_pk(route, creating)
+        _report_conflicts(editor, taken.conflicts)
+        return None
     except AlreadyExists:
         _forget_pk(route, creating)
         editor.form.add_error(
@@ -112,6 +128,35 @@ def _undo(client: KubeClient, namespace: str, name: str, created: bool) -> None:
     # The cluster accepted an Ingress whose row could not be committed: take it back.
     if created:
         client.delete_ingress(namespace, name)
+
+
+class _HostTaken(Exception):
+    def __init__(self, conflicts: list[HostConflict]) -> None:
+        super().__init__("host taken")
+        self.conflicts = conflicts
+
+
+def _report_conflicts(editor: RouteEditor, conflicts: list[HostConflict]) -> None:
+    for conflict in conflicts:
+        if not conflict.path:
+            # Another tenant's Ingress: name the host, not where it lives.
+            editor.form.add_error(
+                "host",
+                _("Host %(host)s is already served on this gateway for another tenant.") % {"host": conflict.host},
+            )
+            return
+        for row in editor.paths.forms:
+            if row.cleaned_data.get("path") == conflict.path:
+                row.add_error(
+                    "path",
+                    _("%(host)s%(path)s is already served by Ingress %(ns)s/%(name)s.")
+                    % {
+                        "host": conflict.host,
+                        "path": conflict.path,
+                        "ns": conflict.namespace,
+                        "name": conflict.ingress,
+                    },
+                )
 
 
 def _forget_pk(route: Route, creating: bool) -> None:
