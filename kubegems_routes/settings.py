@@ -144,6 +144,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Keys that encrypt stored cluster credentials; the first encrypts, all decrypt.
+# Without them a key is derived from DJANGO_SECRET_KEY.
+CREDENTIALS_KEYS = envlist("KGR_CREDENTIALS_KEYS")
+
 # Cluster calls never hang a request: (connect, read) seconds for every call.
 KUBE_CONNECT_TIMEOUT = envfloat("KGR_KUBE_CONNECT_TIMEOUT", "3")
 KUBE_READ_TIMEOUT = envfloat("KGR_KUBE_READ_TIMEOUT", "10")

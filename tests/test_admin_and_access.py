@@ -124,3 +124,14 @@ def test_reader_may_read_but_not_write(client, django_user_model, environment):
 def test_anonymous_is_sent_to_login(client, environment):
     response = client.get(reverse("routes:list", args=[environment.pk]))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_cluster_credentials_are_encrypted_at_rest(environment):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT kubeconfig FROM tenancy_cluster WHERE id = %s", [environment.cluster.pk])
+        (stored,) = cursor.fetchone()
+    assert stored.startswith("enc:v1:") and "client-key-data" not in stored
+    environment.cluster.refresh_from_db()
+    assert "client-key-data" in environment.cluster.kubeconfig

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kubegems_routes.lib.crypto import EncryptedTextField
 from kubegems_routes.lib.validators import validate_dns_label
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class Cluster(models.Model):
         default=False,
         help_text=_("Use the console's own service account (the console runs in this cluster)."),
     )
-    kubeconfig = models.TextField(
+    kubeconfig = EncryptedTextField(
         _("kubeconfig"),
         blank=True,
         help_text=_("An admin kubeconfig for this cluster. Never shown again after saving."),
