@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -14,6 +15,7 @@ from kubegems_routes.kube.errors import KubeError
 class GatewayAnnotationInline(admin.TabularInline):  # type: ignore[type-arg]
     model = GatewayAnnotation
     extra = 1
+    formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 60})}}
 
 
 class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -44,7 +44,7 @@ class Gateway(models.Model):
         max_length=253,
         blank=True,
         validators=[validate_dns_subdomain],
-        help_text=_("Defaults to <name>-<tenant>."),
+        help_text=_("Defaults to the name, a dash and the tenant's name (e.g. public-acme)."),
     )
     default_domain = models.CharField(
         _("default domain"),
