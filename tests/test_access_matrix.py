@@ -1,0 +1,117 @@
+"""Every URL of the console, as every kind of user: the status of each cell."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from kubegems_routes.tenancy.models import EnvironmentMember, ProjectMember, Tenant, TenantMember
+from tests.helpers import create_url, route_data, tenant_gateway
+
+pytestmark = pytest.mark.django_db
+
+# (name, method): expected status for anonymous, outsider (another tenant's admin), reader, operator
+MATRIX = {
+    ("environments", "GET"): (302, 200, 200, 200),
+    ("environment", "GET"): (302, 404, 200, 200),
+    ("list", "GET"): (302, 404, 200, 200),
+    ("detail", "GET"): (302, 404, 200, 200),
+    ("create", "GET"): (302, 404, 403, 200),
+    ("create", "POST"): (302, 404, 403, 302),
+    ("edit", "GET"): (302, 404, 403, 200),
+    ("edit", "POST"): (302, 404, 403, 302),
+    ("delete", "GET"): (302, 404, 403, 200),
+    ("delete", "POST"): (302, 404, 403, 302),
+    ("ports", "GET"): (302, 404, 403, 200),
+    ("secrets", "GET"): (302, 404, 403, 200),
+}
+ROLES = ("anonymous", "outsider", "reader", "operator")
+
+
+def _url(name, environment):
+    env = environment.pk
+    return {
+        "environments": reverse("workbench:environments"),
+        "environment": reverse("workbench:environment", args=[env]),
+        "list": reverse("routes:list", args=[env]),
+        "detail": reverse("routes:detail", args=[env, "shop"]),
+        "create": create_url(environment),
+        "edit": reverse("routes:edit", args=[env, "shop"]),
+        "delete": reverse("routes:delete", args=[env, "shop"]),
+        "ports": reverse("routes:ports", args=[env]) + "?row=paths-0&paths-0-service=web",
+        "secrets": reverse("routes:secrets", args=[env]),
+    }[name]
+
+
+@pytest.fixture
+def route(operator_client, environment):
+    response = operator_client.post(create_url(environment), route_data(tenant_gateway(environment)))
+    assert response.status_code == 302
+    operator_client.logout()
+
+
+def _as(role, client, django_user_model, environment, operator):
+    if role == "anonymous":
+        return client
+    if role == "operator":
+        client.force_login(operator)
+        return client
+    user = django_user_model.objects.create_user(role, password="pw")
+    if role == "outsider":
+        TenantMember.objects.create(tenant=Tenant.objects.create(name="other"), user=user, role="admin")
+    else:
+        EnvironmentMember.objects.create(environment=environment, user=user, role="reader")
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method"), list(MATRIX))
+def test_access_matrix(name, method, role, client, django_user_model, environment, operator, route):
+    client = _as(role, client, django_user_model, environment, operator)
+    url = _url(name, environment)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        data = (
+            route_data(tenant_gateway(environment), name="matrix-new", host="new.acme.example.com")
+            if name != "delete"
+            else {}
+        )
+        response = client.post(url, data)
+    expected = MATRIX[(name, method)][ROLES.index(role)]
+    assert response.status_code == expected, response.content.decode()[:800]
+    if expected == 302 and role == "anonymous":
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "role", "can_write"),
+    [
+        ("tenant", "admin", True),
+        ("tenant", "member", False),
+        ("project", "admin", True),
+        ("project", "ops", True),
+        ("project", "dev", False),
+        ("project", "test", False),
+        ("environment", "operator", True),
+        ("environment", "reader", False),
+    ],
+)
+def test_who_may_write_routes(kind, role, can_write, client, django_user_model, environment):
+    user = django_user_model.objects.create_user("u", password="pw")
+    if kind == "tenant":
+        TenantMember.objects.create(tenant=environment.project.tenant, user=user, role=role)
+    elif kind == "project":
+        ProjectMember.objects.create(project=environment.project, user=user, role=role)
+    else:
+        EnvironmentMember.objects.create(environment=environment, user=user, role=role)
+    client.force_login(user)
+    assert client.get(reverse("routes:list", args=[environment.pk])).status_code == 200
+    assert client.get(create_url(environment)).status_code == (200 if can_write else 403)
+    assert ("Create route" in client.get(reverse("routes:list", args=[environment.pk])).content.decode()) is can_write
+
+
+def test_staff_sees_every_environment(client, django_user_model, environment):
+    client.force_login(django_user_model.objects.create_user("sysadmin", password="pw", is_staff=True))
+    assert client.get(create_url(environment)).status_code == 200
