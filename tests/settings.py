@@ -16,3 +16,4 @@ STORAGES = {
 
 # Static files come from finders in tests; no collected STATIC_ROOT is needed.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+AXES_VERBOSE = False  # keep test output readable

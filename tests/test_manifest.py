@@ -93,7 +93,7 @@ def test_valid_hosts(host):
     validators.validate_host(host)
 
 
-@pytest.mark.parametrize("host", ["10.0.0.1", "::1", "a.*.example.com", "App.example.com", "a_b.com", "*"])
+@pytest.mark.parametrize("host", ["10.0.0.1", "::1", "a.*.example.com", "App.example.com", "a_b.com", "*", "a.example.com\n"])
 def test_invalid_hosts(host):
     with pytest.raises(ValidationError):
         validators.validate_host(host)
@@ -123,7 +123,7 @@ def test_valid_ports(value):
     validators.validate_port(value)
 
 
-@pytest.mark.parametrize("value", ["0", "65536", "HTTP", "a" * 16, "-x", "80a-", "1--a"])
+@pytest.mark.parametrize("value", ["0", "65536", "HTTP", "a" * 16, "-x", "80a-", "1--a", "²", "http\n", "80\n"])
 def test_invalid_ports(value):
     with pytest.raises(ValidationError):
         validators.validate_port(value)

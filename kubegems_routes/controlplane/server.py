@@ -314,7 +314,9 @@ class ControlPlane:
                 f"--secure-port={port}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
-                "--service-cluster-ip-range=10.0.0.0/24",
+                # Wide enough for thousands of test Services: namespaces are never
+                # garbage-collected here (no controller-manager), so IPs are never freed.
+                "--service-cluster-ip-range=10.0.0.0/16",
                 "--allow-privileged=true",
                 # No controller-manager maintains the kubernetes Service here, and
                 # v1.37 refuses a loopback advertise address for the reconciler.

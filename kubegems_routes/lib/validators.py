@@ -21,7 +21,7 @@ _IANA_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 
 def validate_dns_label(value: str) -> None:
-    if len(value) > 63 or not DNS1123_LABEL.match(value):
+    if len(value) > 63 or not DNS1123_LABEL.fullmatch(value):
         raise ValidationError(
             _("Use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit."),
             code="dns_label",
@@ -29,7 +29,7 @@ def validate_dns_label(value: str) -> None:
 
 
 def validate_dns_subdomain(value: str) -> None:
-    if len(value) > 253 or not all(DNS1123_LABEL.match(part) for part in value.split(".")):
+    if len(value) > 253 or not all(DNS1123_LABEL.fullmatch(part) for part in value.split(".")):
         raise ValidationError(
             _("Use lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit."),
             code="dns_subdomain",
@@ -53,7 +53,7 @@ def validate_host(value: str) -> None:
         if len(labels) < 2:
             raise ValidationError(_("A wildcard host needs a domain after '*.'."), code="wildcard")
         labels = labels[1:]
-    if len(value) > 253 or not all(DNS1123_LABEL.match(label) for label in labels):
+    if len(value) > 253 or not all(DNS1123_LABEL.fullmatch(label) for label in labels):
         raise ValidationError(
             _("Enter a valid host such as app.example.com or *.example.com (lowercase, no port)."),
             code="host",
@@ -65,7 +65,7 @@ def validate_default_domain(value: str) -> None:
     labels = value.split(".")
     if "*" not in labels:
         raise ValidationError(_("One label must be exactly '*', for example *.kubegems.io."), code="no_wildcard")
-    if len(labels) < 2 or not all(label == "*" or DNS1123_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(label == "*" or DNS1123_LABEL.fullmatch(label) for label in labels):
         raise ValidationError(
             _("Enter a domain such as *.kubegems.io: lowercase labels separated by dots."),
             code="domain",
@@ -93,11 +93,11 @@ def is_random_host_of(host: str, default_domain: str) -> bool:
 def validate_annotation_key(value: str) -> None:
     """A qualified name: optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
     prefix, slash, name = value.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not all(DNS1123_LABEL.match(part) for part in prefix.split("."))):
+    if slash and (not prefix or len(prefix) > 253 or not all(DNS1123_LABEL.fullmatch(part) for part in prefix.split("."))):
         raise ValidationError(
             _("The prefix before '/' must be a lowercase DNS name such as nginx.org."), code="key_prefix"
         )
-    if not name or len(name) > 63 or not _QUALIFIED_NAME.match(name):
+    if not name or len(name) > 63 or not _QUALIFIED_NAME.fullmatch(name):
         raise ValidationError(
             _("Use at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit."),
             code="key_name",
@@ -106,11 +106,11 @@ def validate_annotation_key(value: str) -> None:
 
 def validate_port(value: str) -> None:
     """A port number 1-65535 or a port name (IANA service name, at most 15 characters)."""
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         if not 1 <= int(value) <= 65535:
             raise ValidationError(_("A port number is between 1 and 65535."), code="port_range")
         return
-    if len(value) > 15 or not _IANA_SVC_NAME.match(value) or "--" in value or not re.search("[a-z]", value):
+    if len(value) > 15 or not _IANA_SVC_NAME.fullmatch(value) or "--" in value or not re.search("[a-z]", value):
         raise ValidationError(_("Enter a port number or the name of one of the service's ports."), code="port_name")
 
 

@@ -44,7 +44,7 @@ class Backend:
     path_type: str = "Prefix"
 
     def port_ref(self) -> dict[str, Any]:
-        return {"number": int(self.port)} if _DIGITS.match(self.port) else {"name": self.port}
+        return {"number": int(self.port)} if _DIGITS.fullmatch(self.port) else {"name": self.port}
 
 
 @dataclass(frozen=True)
