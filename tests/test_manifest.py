@@ -93,7 +93,9 @@ def test_valid_hosts(host):
     validators.validate_host(host)
 
 
-@pytest.mark.parametrize("host", ["10.0.0.1", "::1", "a.*.example.com", "App.example.com", "a_b.com", "*", "a.example.com\n"])
+@pytest.mark.parametrize(
+    "host", ["10.0.0.1", "::1", "a.*.example.com", "App.example.com", "a_b.com", "*", "a.example.com\n"]
+)
 def test_invalid_hosts(host):
     with pytest.raises(ValidationError):
         validators.validate_host(host)

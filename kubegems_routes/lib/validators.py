@@ -93,7 +93,9 @@ def is_random_host_of(host: str, default_domain: str) -> bool:
 def validate_annotation_key(value: str) -> None:
     """A qualified name: optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
     prefix, slash, name = value.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not all(DNS1123_LABEL.fullmatch(part) for part in prefix.split("."))):
+    if slash and (
+        not prefix or len(prefix) > 253 or not all(DNS1123_LABEL.fullmatch(part) for part in prefix.split("."))
+    ):
         raise ValidationError(
             _("The prefix before '/' must be a lowercase DNS name such as nginx.org."), code="key_prefix"
         )
