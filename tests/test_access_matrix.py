@@ -24,6 +24,10 @@ MATRIX = {
     ("delete", "POST"): (302, 404, 403, 302),
     ("ports", "GET"): (302, 404, 403, 200),
     ("secrets", "GET"): (302, 404, 403, 200),
+    ("audit", "GET"): (302, 404, 403, 200),
+    ("reapply", "POST"): (302, 404, 403, 302),
+    ("takeover", "POST"): (302, 404, 403, 302),
+    ("import", "POST"): (302, 404, 403, 302),
 }
 ROLES = ("anonymous", "outsider", "reader", "operator")
 
@@ -40,6 +44,10 @@ def _url(name, environment):
         "delete": reverse("routes:delete", args=[env, "shop"]),
         "ports": reverse("routes:ports", args=[env]) + "?row=paths-0&paths-0-service=web",
         "secrets": reverse("routes:secrets", args=[env]),
+        "audit": reverse("routes:audit", args=[env]),
+        "reapply": reverse("routes:reapply", args=[env, "shop"]),
+        "takeover": reverse("routes:takeover", args=[env, "shop"]),
+        "import": reverse("routes:import", args=[env]),
     }[name]
 
 
@@ -73,11 +81,11 @@ def test_access_matrix(name, method, role, client, django_user_model, environmen
     if method == "GET":
         response = client.get(url)
     else:
-        data = (
-            route_data(tenant_gateway(environment), name="matrix-new", host="new.acme.example.com")
-            if name != "delete"
-            else {}
-        )
+        data = {
+            "create": route_data(tenant_gateway(environment), name="matrix-new", host="new.acme.example.com"),
+            "edit": route_data(tenant_gateway(environment)),
+            "import": {"name": "shop"},
+        }.get(name, {})
         response = client.post(url, data)
     expected = MATRIX[(name, method)][ROLES.index(role)]
     assert response.status_code == expected, response.content.decode()[:800]

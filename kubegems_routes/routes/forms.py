@@ -38,6 +38,10 @@ def is_snippet_annotation(key: str) -> bool:
 
 
 class RouteForm(forms.ModelForm):  # type: ignore[type-arg]
+    # The Ingress version this edit started from, carried through the form so a
+    # save can never silently overwrite a change made meanwhile.
+    resource_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Route
         fields = ["name", "gateway", "host", "protocol", "tls_secret"]
@@ -61,6 +65,7 @@ class RouteForm(forms.ModelForm):  # type: ignore[type-arg]
         self.fields["gateway"].empty_label = None
         self.fields["host"].widget.attrs["placeholder"] = _("random from the gateway's default domain")
         if self.instance.pk:
+            self.fields["resource_version"].initial = self.instance.resource_version
             self.fields["name"].disabled = True
             self.fields["name"].help_text = _("A route's name cannot change.")
         self.helper = FormHelper()
@@ -204,7 +209,7 @@ class BaseAnnotationFormSet(BaseFormSet):  # type: ignore[type-arg]
 PathFormSet = formset_factory(PathForm, formset=BasePathFormSet, extra=0, min_num=1, validate_min=True, max_num=50)
 AnnotationFormSet = formset_factory(AnnotationForm, formset=BaseAnnotationFormSet, extra=0, max_num=100)
 
-FORM_FIELDS = RouteForm.Meta.fields
+FORM_FIELDS = [*RouteForm.Meta.fields, "resource_version"]
 
 
 def initial_from_data(data: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
@@ -240,6 +245,7 @@ class RouteEditor:
         ports_url: str = "",
     ) -> None:
         self.environment = environment
+        self.conflict_diff = ""
         self.instance = instance or Route(environment=environment)
         self.services = services
         if data is not None:

@@ -132,3 +132,31 @@ def route_spec(
         annotations=dict(annotations),
         labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name),
     )
+
+
+class AuditEntry(models.Model):
+    """Who did what to which route, and the manifest that was applied."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("created")
+        UPDATE = "update", _("changed")
+        DELETE = "delete", _("deleted")
+        REAPPLY = "reapply", _("re-applied")
+        TAKE_OVER = "takeover", _("took over the cluster's version")
+        IMPORT = "import", _("imported")
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="audit_entries")
+    route_name = models.CharField(_("route"), max_length=253)
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    manifest = models.JSONField(_("manifest applied"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [models.Index(fields=["environment", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_action_display()} {self.route_name}"

@@ -13,12 +13,13 @@ from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
-from kubegems_routes.kube.errors import AlreadyExists, Invalid, KubeError
+from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.validators import is_random_host_of, random_host
-from kubegems_routes.routes import manifest
+from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.forms import RouteEditor
-from kubegems_routes.routes.models import Route, RoutePath
+from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, find_conflicts, tenants_by_namespace
+from kubegems_routes.tenancy.models import Environment
 
 RANDOM_HOST_TRIES = 20
 
@@ -88,12 +89,14 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
             if creating:
                 applied = client.create_ingress(namespace, body)
             else:
-                # Optimistic concurrency: a stale version is answered with 409.
-                body["metadata"]["resourceVersion"] = route.resource_version
+                # Optimistic concurrency: the version the user started editing
+                # from; if anyone changed the Ingress since, the API server says 409.
+                body["metadata"]["resourceVersion"] = (
+                    editor.form.cleaned_data.get("resource_version") or route.resource_version
+                )
                 applied = client.replace_ingress(namespace, route.name, body)
             applied_in_cluster = True
-            route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
-            Route.objects.filter(pk=route.pk).update(resource_version=route.resource_version)
+            _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
     except _HostTaken as taken:
         _forget_pk(route, creating)
         _report_conflicts(editor, taken.conflicts)
@@ -104,6 +107,9 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
             "name",
             _("An Ingress named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace},
         )
+        return None
+    except Conflict:
+        _report_stale_edit(editor, client, namespace, route.name, body)
         return None
     except Invalid as exc:
         _forget_pk(route, creating)
@@ -122,6 +128,36 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
         _undo(client, namespace, route.name, creating and applied_in_cluster)
         raise
     return route
+
+
+def _record(
+    route: Route, applied: manifest.Manifest, action: str, user: AbstractBaseUser | None, body: manifest.Manifest
+) -> None:
+    route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
+    Route.objects.filter(pk=route.pk).update(resource_version=route.resource_version)
+    AuditEntry.objects.create(
+        environment=route.environment, route_name=route.name, action=action, user=user, manifest=body
+    )
+
+
+def _report_stale_edit(
+    editor: RouteEditor, client: KubeClient, namespace: str, name: str, body: manifest.Manifest
+) -> None:
+    """Nothing was overwritten; show the user how the Ingress differs from what they were about to apply."""
+    try:
+        live: manifest.Manifest | None = client.get_ingress(namespace, name)
+    except KubeError:
+        live = None
+    editor.form.add_error(
+        None,
+        _(
+            "The Ingress was changed by someone else (another user or kubectl) since you opened this form, "
+            "so nothing was saved. Review the differences, then reload the route and edit it again."
+        ),
+    )
+    editor.conflict_diff = (
+        drift.diff(body, live, "your edit", "the cluster now") if live else _("The Ingress was deleted meanwhile.")
+    )
 
 
 def _undo(client: KubeClient, namespace: str, name: str, created: bool) -> None:
@@ -166,9 +202,132 @@ def _forget_pk(route: Route, creating: bool) -> None:
         route.id = None  # type: ignore[assignment]
 
 
-def delete_route(route: Route) -> None:
+def delete_route(route: Route, user: AbstractBaseUser | None = None) -> None:
     """Delete the Ingress (already gone is fine), then the row; a cluster error keeps both."""
     client = route.environment.cluster.client()
     with transaction.atomic():
+        AuditEntry.objects.create(
+            environment=route.environment, route_name=route.name, action=AuditEntry.Action.DELETE, user=user
+        )
         client.delete_ingress(route.environment.namespace, route.name)
         route.delete()
+
+
+def reapply_route(route: Route, user: AbstractBaseUser) -> None:
+    """Make the cluster hold the route again: recreate a deleted Ingress or overwrite an edited one."""
+    client = route.environment.cluster.client()
+    namespace = route.environment.namespace
+    body = manifest.build_ingress(route.spec())
+    with transaction.atomic():
+        try:
+            live = client.get_ingress(namespace, route.name)
+        except NotFound:
+            applied = client.create_ingress(namespace, body)
+        else:
+            body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            applied = client.replace_ingress(namespace, route.name, body)
+        _record(route, applied, AuditEntry.Action.REAPPLY, user, body)
+
+
+class NotImportable(Exception):
+    """The Ingress uses something a route cannot express; the message says what."""
+
+
+def route_fields_from_ingress(
+    ingress: manifest.Manifest, environment: Environment
+) -> tuple[Gateway, dict[str, str], tuple[manifest.Backend, ...], dict[str, str]]:
+    """Read an Ingress back into a route's fields: gateway, scalar fields, backends, own annotations."""
+    spec = ingress.get("spec") or {}
+    ingress_class = spec.get("ingressClassName") or ""
+    gateway = Gateway.objects.for_environment(environment).filter(ingress_class=ingress_class).first()
+    if gateway is None:
+        raise NotImportable(
+            _("Its ingress class %(cls)s is not a gateway of this environment.") % {"cls": ingress_class or "-"}
+        )
+    rules = spec.get("rules") or []
+    if len(rules) != 1 or spec.get("defaultBackend"):
+        raise NotImportable(_("A route has exactly one rule and no default backend."))
+    backends = []
+    for path in (rules[0].get("http") or {}).get("paths") or []:
+        service = (path.get("backend") or {}).get("service")
+        if not service:
+            raise NotImportable(_("Only Service backends can be imported."))
+        port = service.get("port") or {}
+        backends.append(
+            manifest.Backend(
+                path=path.get("path", "/"),
+                path_type=path.get("pathType", "Prefix"),
+                service=service.get("name", ""),
+                port=str(port.get("number") or port.get("name") or ""),
+            )
+        )
+    if not backends:
+        raise NotImportable(_("The Ingress has no paths."))
+    tls = spec.get("tls") or []
+    annotations = drift.managed_view(ingress)["annotations"]
+    if manifest.WEBSOCKET_SERVICES in annotations:
+        protocol = manifest.WSS if tls else manifest.WS
+    elif manifest.GRPC_SERVICES in annotations:
+        protocol = manifest.GRPC
+    else:
+        protocol = manifest.HTTPS if tls else manifest.HTTP
+    generated = manifest.protocol_annotations(protocol, [b.service for b in backends])
+    # Keep only what differs from the gateway's defaults and the protocol's own:
+    # the rest comes back by itself when the route is built.
+    base = {**gateway.annotation_dict(), **generated}
+    own = {k: v for k, v in annotations.items() if base.get(k) != v}
+    fields = {
+        "host": rules[0].get("host", ""),
+        "protocol": protocol,
+        "tls_secret": (tls[0].get("secretName") or "") if tls else "",
+    }
+    return gateway, fields, tuple(backends), own
+
+
+def _store_fields(
+    route: Route,
+    gateway: Gateway,
+    fields: dict[str, str],
+    backends: tuple[manifest.Backend, ...],
+    annotations: dict[str, str],
+    user: AbstractBaseUser,
+) -> None:
+    route.gateway = gateway
+    route.host = fields["host"]
+    route.protocol = fields["protocol"]
+    route.tls_secret = fields["tls_secret"]
+    route.annotations = annotations
+    route.updated_by = user  # type: ignore[assignment]
+    if route.pk is None:
+        route.created_by = user  # type: ignore[assignment]
+    route.save()
+    route.paths.all().delete()
+    RoutePath.objects.bulk_create(
+        RoutePath(route=route, position=i, path=b.path, path_type=b.path_type, service=b.service, port=b.port)
+        for i, b in enumerate(backends)
+    )
+
+
+def take_over(route: Route, user: AbstractBaseUser) -> None:
+    """Make the route what the cluster holds (after an edit outside the console), and label it as ours."""
+    _adopt(route, user, AuditEntry.Action.TAKE_OVER)
+
+
+def import_ingress(environment: Environment, name: str, user: AbstractBaseUser) -> Route:
+    """Turn an Ingress the console did not create into a route."""
+    route = Route(environment=environment, name=name)
+    _adopt(route, user, AuditEntry.Action.IMPORT)
+    return route
+
+
+def _adopt(route: Route, user: AbstractBaseUser, action: str) -> None:
+    client = route.environment.cluster.client()
+    namespace = route.environment.namespace
+    live = client.get_ingress(namespace, route.name)
+    gateway, fields, backends, annotations = route_fields_from_ingress(live, route.environment)
+    with transaction.atomic():
+        _store_fields(route, gateway, fields, backends, annotations, user)
+        body = manifest.build_ingress(route.spec())
+        body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        applied = client.replace_ingress(namespace, route.name, body)
+        _record(route, applied, action, user, body)

@@ -3,12 +3,17 @@ from django.urls import path
 from kubegems_routes.routes import views
 
 app_name = "routes"
+# Console pages live under "-/": no route name (a DNS name) can start with "-".
 urlpatterns = [
     path("", views.route_list, name="list"),
-    path("new/", views.route_create, name="create"),
-    path("ports/", views.service_ports, name="ports"),
-    path("secrets/", views.tls_secrets, name="secrets"),
+    path("-/new/", views.route_create, name="create"),
+    path("-/ports/", views.service_ports, name="ports"),
+    path("-/secrets/", views.tls_secrets, name="secrets"),
+    path("-/import/", views.ingress_import, name="import"),
+    path("-/audit/", views.audit_log, name="audit"),
     path("<str:name>/", views.route_detail, name="detail"),
     path("<str:name>/edit/", views.route_edit, name="edit"),
     path("<str:name>/delete/", views.route_delete, name="delete"),
+    path("<str:name>/reapply/", views.route_reapply, name="reapply"),
+    path("<str:name>/takeover/", views.route_take_over, name="takeover"),
 ]

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from kubegems_routes.kube.client import Service
 from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.validators import is_random_host_of, random_host
-from kubegems_routes.routes import manifest
+from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.forms import RouteEditor, initial_from_data
 from kubegems_routes.routes.models import Route
-from kubegems_routes.routes.services import delete_route, save_route
-from kubegems_routes.tenancy.access import get_environment_for_user
+from kubegems_routes.routes.services import (
+    NotImportable,
+    delete_route,
+    import_ingress,
+    reapply_route,
+    save_route,
+    take_over,
+)
+from kubegems_routes.tenancy.access import get_environment_for_user, is_tenant_admin
 from kubegems_routes.tenancy.models import Environment
 from kubegems_routes.workbench.htmx import wants_fragment
 
@@ -50,17 +59,47 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     routes = (
         Route.objects.filter(environment=environment)
-        .select_related("gateway")
-        .prefetch_related("paths")
+        .select_related("gateway", "environment__project__tenant")
+        .prefetch_related("paths", "gateway__annotations")
         .order_by("name")
     )
     if query:
         routes = routes.filter(name__icontains=query)
     page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"environment": environment, "page": page, "query": query, "section": "routes"}
+    # One list call tells the state of every route on the page and which
+    # Ingresses of the namespace the console does not manage.
+    live, cluster_error = _live_ingresses(environment)
+    for route in page.object_list:
+        route.sync = (
+            drift.sync_state(manifest.build_ingress(route.spec()), live.get(route.name))
+            if live is not None
+            else drift.Sync.UNKNOWN
+        )
+    unmanaged = []
+    if live is not None and not query:
+        known = set(Route.objects.filter(environment=environment, name__in=list(live)).values_list("name", flat=True))
+        unmanaged = sorted(name for name in live if name not in known)
+    context = {
+        "environment": environment,
+        "page": page,
+        "query": query,
+        "cluster_error": cluster_error,
+        "unmanaged": unmanaged,
+        "section": "routes",
+    }
     if wants_fragment(request):
         return render(request, "routes/route_list.html#table", context)
     return render(request, "routes/route_list.html", context)
+
+
+def _live_ingresses(environment: Environment) -> tuple[dict[str, dict[str, Any]] | None, str]:
+    try:
+        items = environment.cluster.client().list_ingresses(environment.namespace)
+    except KubeError as exc:
+        return None, _("The cluster cannot be reached (%(msg)s). Showing the routes the console knows.") % {
+            "msg": exc.message
+        }
+    return {item["metadata"]["name"]: item for item in items}, ""
 
 
 def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]:
@@ -174,13 +213,17 @@ def route_detail(request: HttpRequest, environment_id: int, name: str) -> HttpRe
     ingress: dict[str, Any] | None = None
     events: list[dict[str, Any]] = []
     cluster_error = ""
+    expected = manifest.build_ingress(route.spec())
+    sync = drift.Sync.UNKNOWN
     try:
         ingress = client.get_ingress(environment.namespace, route.name)
         events = client.list_events(environment.namespace, "Ingress", route.name)
     except NotFound:
-        cluster_error = _("The Ingress of this route is missing from the cluster.")
+        sync = drift.Sync.MISSING
     except KubeError as exc:
         cluster_error = _("The cluster cannot be reached: %(msg)s") % {"msg": exc.message}
+    else:
+        sync = drift.sync_state(expected, ingress)
     if ingress is not None:
         ingress.get("metadata", {}).pop("managedFields", None)
     return render(
@@ -195,9 +238,80 @@ def route_detail(request: HttpRequest, environment_id: int, name: str) -> HttpRe
             "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),
             "events": events,
             "cluster_error": cluster_error,
+            "sync": sync,
+            "drift_diff": (
+                drift.diff(expected, ingress, "the route", "the cluster")
+                if ingress and sync == drift.Sync.CHANGED
+                else ""
+            ),
+            "audit": route.environment.audit_entries.filter(route_name=route.name).select_related("user")[:20],
             "section": "routes",
         },
     )
+
+
+def _cluster_action(
+    request: HttpRequest, environment_id: int, name: str, action: Callable[[Route, Any], None], done: str
+) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    route = _get_route_for_user(request, environment, name)
+    try:
+        action(route, request.user)
+    except (KubeError, NotImportable) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done % {"name": route.name})
+    return redirect("routes:detail", environment.pk, route.name)
+
+
+@login_required
+@require_POST
+def route_reapply(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+    return _cluster_action(request, environment_id, name, reapply_route, _("Route %(name)s re-applied to the cluster."))
+
+
+@login_required
+@require_POST
+def route_take_over(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+    return _cluster_action(
+        request, environment_id, name, take_over, _("Route %(name)s now matches the cluster's version.")
+    )
+
+
+@login_required
+@require_POST
+def ingress_import(request: HttpRequest, environment_id: int) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    name = request.POST.get("name", "")
+    if Route.objects.filter(environment=environment, name=name).exists():
+        messages.error(request, _("%(name)s is already a route.") % {"name": name})
+        return redirect("routes:list", environment.pk)
+    try:
+        import_ingress(environment, name, request.user)
+    except NotFound:
+        messages.error(request, _("There is no Ingress %(name)s in this namespace.") % {"name": name})
+    except NotImportable as exc:
+        messages.error(request, _("Ingress %(name)s cannot be imported: %(why)s") % {"name": name, "why": exc})
+    except KubeError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Ingress %(name)s imported as a route.") % {"name": name})
+        return redirect("routes:detail", environment.pk, name)
+    return redirect("routes:list", environment.pk)
+
+
+@login_required
+@require_GET
+def audit_log(request: HttpRequest, environment_id: int) -> HttpResponse:
+    """Who created, changed or deleted which route, and the manifest applied: for tenant admins."""
+    environment = get_environment_for_user(request.user, environment_id)
+    if not is_tenant_admin(request.user, environment):
+        raise PermissionDenied("The audit log is for tenant admins.")
+    entries = environment.audit_entries.select_related("user")
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page.object_list:
+        entry.manifest_yaml = manifest.to_yaml(entry.manifest) if entry.manifest else ""
+    return render(request, "routes/audit_log.html", {"environment": environment, "page": page, "section": "audit"})
 
 
 @login_required
@@ -208,7 +322,7 @@ def route_delete(request: HttpRequest, environment_id: int, name: str) -> HttpRe
     error = ""
     if request.method == "POST":
         try:
-            delete_route(route)
+            delete_route(route, request.user)
         except KubeError as exc:
             error = _("The Ingress could not be deleted, so the route is kept: %(msg)s") % {"msg": exc.message}
         else:

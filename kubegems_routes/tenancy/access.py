@@ -58,6 +58,17 @@ def can_write_routes(user: User, environment: Environment) -> bool:
     )
 
 
+def is_tenant_admin(user: User, environment: Environment) -> bool:
+    if _is_system_admin(user):
+        return True
+    return (
+        bool(user.is_authenticated)
+        and TenantMember.objects.filter(
+            tenant_id=environment.project.tenant_id, user=user, role=TenantMember.Role.ADMIN
+        ).exists()
+    )
+
+
 def get_environment_for_user(user: User, environment_id: int, *, write: bool = False) -> Environment:
     """The environment, if the user may see it (else 404) and, with write, change its routes (else 403)."""
     try:
@@ -65,6 +76,7 @@ def get_environment_for_user(user: User, environment_id: int, *, write: bool = F
     except Environment.DoesNotExist:
         raise Http404("No such environment") from None
     environment.can_write = can_write_routes(user, environment)  # type: ignore[attr-defined]
+    environment.can_audit = is_tenant_admin(user, environment)  # type: ignore[attr-defined]
     if write and not environment.can_write:  # type: ignore[attr-defined]
         raise PermissionDenied("You may read this environment's routes but not change them.")
     return environment
