@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from kubegems_routes.kube.client import record_calls
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import AuditEntry, Route
 from tests.helpers import create_url, ingress, route_data, tenant_gateway
@@ -169,3 +170,23 @@ def test_api_server_down_then_back(operator_client, environment, kube, control_p
     assert operator_client.post(create_url(environment), data).status_code == 302
     assert kube.get_ingress(environment.namespace, "while-down")["metadata"]["name"] == "while-down"
     assert _sync_on_list(operator_client, environment)[0] == {"shop": "in-sync", "while-down": "in-sync"}
+
+
+def test_ingress_stripped_of_its_labels_is_drift_not_unmanaged(operator_client, environment, kube):
+    _create(operator_client, environment)
+    live = kube.get_ingress(environment.namespace, "shop")
+    live["metadata"]["labels"] = {}
+    kube.replace_ingress(environment.namespace, "shop", live)
+    states, listing = _sync_on_list(operator_client, environment)
+    assert states == {"shop": "changed"}
+    assert listing.context["unmanaged"] == []
+
+
+def test_list_page_asks_the_cluster_for_its_page_only(operator_client, environment):
+    _create(operator_client, environment)
+    with record_calls() as calls:
+        operator_client.get(reverse("routes:list", args=[environment.pk]))
+    assert calls == [
+        ("GET", f"/apis/networking.k8s.io/v1/namespaces/{environment.namespace}/ingresses"),
+        ("GET", f"/apis/networking.k8s.io/v1/namespaces/{environment.namespace}/ingresses"),
+    ]

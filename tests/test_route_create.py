@@ -51,6 +51,7 @@ def test_each_protocol_creates_the_expected_ingress(protocol, operator_client, e
     stored = kube.get_ingress(environment.namespace, f"shop-{protocol}")
     assert stored["metadata"]["labels"] == {
         "app.kubernetes.io/managed-by": "kubegems-routes",
+        "kubegems.io/route": f"shop-{protocol}",
         "kubegems.io/tenant": "acme",
         "kubegems.io/project": "shop",
         "kubegems.io/environment": "dev",

@@ -18,6 +18,9 @@ LABEL_TENANT = "kubegems.io/tenant"
 LABEL_PROJECT = "kubegems.io/project"
 LABEL_ENVIRONMENT = "kubegems.io/environment"
 LABEL_GATEWAY = "kubegems.io/gateway"
+# The route's own name, so one page of routes is fetched with one label
+# selector instead of listing every Ingress of the namespace.
+LABEL_ROUTE = "kubegems.io/route"
 
 WEBSOCKET_SERVICES = "nginx.org/websocket-services"
 GRPC_SERVICES = "nginx.org/grpc-services"
@@ -78,9 +81,10 @@ def effective_annotations(spec: RouteSpec) -> dict[str, str]:
     return merged
 
 
-def route_labels(tenant: str, project: str, environment: str, gateway: str) -> dict[str, str]:
+def route_labels(tenant: str, project: str, environment: str, gateway: str, route: str) -> dict[str, str]:
     return {
         LABEL_MANAGED_BY: MANAGED_BY,
+        LABEL_ROUTE: route,
         LABEL_TENANT: tenant,
         LABEL_PROJECT: project,
         LABEL_ENVIRONMENT: environment,

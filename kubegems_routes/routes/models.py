@@ -28,7 +28,8 @@ class PathType(models.TextChoices):
 
 class Route(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="routes")
-    name = models.CharField(_("name"), max_length=253, validators=[validate_dns_subdomain])
+    # At most 63 characters: the name is also the value of the kubegems.io/route label.
+    name = models.CharField(_("name"), max_length=63, validators=[validate_dns_subdomain])
     gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="routes", verbose_name=_("gateway"))
     host = models.CharField(
         _("host"),
@@ -130,7 +131,7 @@ def route_spec(
         backends=backends,
         gateway_annotations=gateway.annotation_dict(),
         annotations=dict(annotations),
-        labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name),
+        labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name, name),
     )
 
 

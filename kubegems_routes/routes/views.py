@@ -66,19 +66,17 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
     if query:
         routes = routes.filter(name__icontains=query)
     page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
-    # One list call tells the state of every route on the page and which
-    # Ingresses of the namespace the console does not manage.
-    live, cluster_error = _live_ingresses(environment)
+    live, unlabelled, cluster_error = _live_ingresses(environment, [r.name for r in page.object_list])
     for route in page.object_list:
         route.sync = (
             drift.sync_state(manifest.build_ingress(route.spec()), live.get(route.name))
             if live is not None
             else drift.Sync.UNKNOWN
         )
-    unmanaged = []
-    if live is not None and not query:
-        known = set(Route.objects.filter(environment=environment, name__in=list(live)).values_list("name", flat=True))
-        unmanaged = sorted(name for name in live if name not in known)
+    unmanaged: list[str] = []
+    if unlabelled and not query:
+        known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
+        unmanaged = sorted(set(unlabelled) - known)
     context = {
         "environment": environment,
         "page": page,
@@ -92,14 +90,33 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
     return render(request, "routes/route_list.html", context)
 
 
-def _live_ingresses(environment: Environment) -> tuple[dict[str, dict[str, Any]] | None, str]:
+def _live_ingresses(
+    environment: Environment, names: list[str]
+) -> tuple[dict[str, dict[str, Any]] | None, list[str], str]:
+    """The Ingresses of one page of routes, and the names of the namespace's unmanaged Ingresses.
+
+    Two label-selected list calls whose cost follows the page and the number of
+    unmanaged Ingresses, not the number of routes in the namespace. A route whose
+    Ingress lost its labels (edited outside) is found among the unmanaged ones.
+    """
+    client = environment.cluster.client()
     try:
-        items = environment.cluster.client().list_ingresses(environment.namespace)
+        items = (
+            client.list_ingresses(
+                environment.namespace, label_selector=f"{manifest.LABEL_ROUTE} in ({','.join(names)})"
+            )
+            if names
+            else []
+        )
+        others = client.list_ingresses(
+            environment.namespace, label_selector=f"{manifest.LABEL_MANAGED_BY}!={manifest.MANAGED_BY}"
+        )
     except KubeError as exc:
-        return None, _("The cluster cannot be reached (%(msg)s). Showing the routes the console knows.") % {
-            "msg": exc.message
-        }
-    return {item["metadata"]["name"]: item for item in items}, ""
+        message = _("The cluster cannot be reached (%(msg)s). Showing the routes the console knows.")
+        return None, [], message % {"msg": exc.message}
+    live = {item["metadata"]["name"]: item for item in others}
+    live.update({item["metadata"]["name"]: item for item in items})
+    return live, [item["metadata"]["name"] for item in others], ""
 
 
 def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]:
