@@ -18,6 +18,7 @@ from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
+from tests.helpers import until
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +73,8 @@ def environment(cluster: Cluster, tenant: Tenant, namespace: str) -> Environment
         default_domain="*.acme.example.com",
     )
     seed_cluster_objects(cluster, namespace)  # Services web and api, TLS Secret demo-tls, IngressClasses
+    client = cluster.client()
+    until(lambda: len(client.list_services(namespace)) == 2)
     return env
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from django.urls import reverse
 
 from kubegems_routes.gateways.models import Gateway
@@ -59,3 +62,12 @@ def ingress(namespace: str, **overrides: object) -> dict:
     }
     values.update(overrides)
     return manifest.build_ingress(manifest.RouteSpec(**values))
+
+
+def until(condition: Callable[[], bool], timeout: float = 5) -> None:
+    """Wait for the API server's watch cache to show a write (the console reads some lists from it)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the watch cache did not catch up within the timeout")
+        time.sleep(0.01)

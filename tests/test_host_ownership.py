@@ -11,7 +11,7 @@ from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.ownership import hosts_overlap
 from kubegems_routes.tenancy.models import Environment
-from tests.helpers import create_url, ingress, route_data, tenant_gateway
+from tests.helpers import create_url, ingress, route_data, tenant_gateway, until
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +50,7 @@ def _serve(kube, namespace, environment, host="shop.acme.example.com", path="/",
             backends=(manifest.Backend(path=path, service="web", port="80"),),
         ),
     )
+    until(lambda: any(i["metadata"]["name"] == name for i in kube.list_ingresses(namespace, cached=True)))
 
 
 def test_host_served_from_an_unknown_namespace_is_refused(operator_client, environment, kube, other_namespace):

@@ -35,6 +35,8 @@ from kubegems_routes.kube.errors import (
 Manifest = dict[str, Any]
 
 INGRESS_CONTROLLER = "nginx.org/ingress-controller"
+# Read from the API server's watch cache instead of a consistent read.
+CACHED = {"resourceVersion": "0"}
 
 # Observers of every cluster call, (method, path). Tests use it to assert how
 # many calls a page makes; nothing here depends on it.
@@ -141,7 +143,10 @@ class KubeClient:
         return str(self.request("GET", "/version")["gitVersion"])
 
     def list_services(self, namespace: str) -> list[Service]:
-        data = self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services")
+        # From the API server's watch cache (resourceVersion=0): a picker and a
+        # plausibility check need no quorum read, and a consistent list can wait
+        # for the cache to catch up with etcd after recent writes (tens of ms).
+        data = self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services", query=CACHED)
         return sorted((_service(item) for item in data.get("items", [])), key=lambda s: s.name)
 
     def get_service(self, namespace: str, name: str) -> Service:
@@ -161,14 +166,17 @@ class KubeClient:
     def get_ingress(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", _ingress_path(namespace, name))
 
-    def list_ingresses(self, namespace: str | None = None, *, label_selector: str | None = None) -> list[Manifest]:
+    def list_ingresses(
+        self, namespace: str | None = None, *, label_selector: str | None = None, cached: bool = False
+    ) -> list[Manifest]:
+        """cached=True reads the watch cache (may trail etcd by milliseconds, never waits)."""
         path = (
             f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses"
             if namespace
             else "/apis/networking.k8s.io/v1/ingresses"
         )
-        query = {"labelSelector": label_selector} if label_selector else None
-        return list(self.request("GET", path, query=query).get("items", []))
+        query = {**(CACHED if cached else {}), **({"labelSelector": label_selector} if label_selector else {})}
+        return list(self.request("GET", path, query=query or None).get("items", []))
 
     def list_events(self, namespace: str, kind: str, name: str) -> list[Manifest]:
         data = self.request(

@@ -75,7 +75,9 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
         with transaction.atomic():
             spec = _save_rows(route, editor, user, fallback_host)
             conflicts = find_conflicts(
-                client.list_ingresses(),
+                # The watch cache is enough: the check and the create are two
+                # calls anyway, so a consistent read would not close that window.
+                client.list_ingresses(cached=True),
                 route.environment,
                 spec.ingress_class,
                 route.name,

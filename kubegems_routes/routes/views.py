@@ -146,8 +146,24 @@ def _apply_row_action(action: str, initial: tuple[dict[str, str], list[dict[str,
 
 
 def _form_context(
-    environment: Environment, editor: RouteEditor, services_error: str = "", suggested: str = ""
+    environment: Environment,
+    editor: RouteEditor,
+    services_error: str = "",
+    suggested: str = "",
+    *,
+    with_preview: bool = True,
 ) -> dict[str, Any]:
+    context = {
+        "environment": environment,
+        "editor": editor,
+        "form": editor.form,
+        "route": editor.instance if editor.instance.pk else None,
+        "needs_tls": manifest.needs_tls(editor.protocol()),
+        "services_error": services_error,
+        "section": "routes",
+    }
+    if not with_preview:
+        return context
     # The host an empty Host field will get, generated once and carried in the
     # form, so the preview shows exactly the host that saving sends.
     gateway = editor.gateway()
@@ -155,20 +171,15 @@ def _form_context(
         suggested = random_host(gateway.default_domain)
     spec = editor.preview_spec(host=suggested)
     body = manifest.build_ingress(spec) if spec else None
-    generated = manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
-    return {
-        "environment": environment,
-        "editor": editor,
-        "form": editor.form,
-        "route": editor.instance if editor.instance.pk else None,
-        "needs_tls": manifest.needs_tls(editor.protocol()),
-        "suggested_host": suggested,
-        "generated_annotations": generated,
-        "effective_annotations": manifest.effective_annotations(spec) if spec else {},
-        "preview_yaml": manifest.to_yaml(body) if body else "",
-        "services_error": services_error,
-        "section": "routes",
-    }
+    context.update(
+        suggested_host=suggested,
+        generated_annotations=(
+            manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
+        ),
+        effective_annotations=manifest.effective_annotations(spec) if spec else {},
+        preview_yaml=manifest.to_yaml(body) if body else "",
+    )
+    return context
 
 
 def _route_form(request: HttpRequest, environment: Environment, route: Route | None) -> HttpResponse:
@@ -191,14 +202,20 @@ def _route_form(request: HttpRequest, environment: Environment, route: Route | N
         initial = initial_from_data(request.POST)
         _apply_row_action(action, initial)
         editor = RouteEditor(environment, instance=route, initial=initial, services=services, **urls)
-        gateway = editor.gateway()
-        if action == "random-host" and gateway is not None:
+        if action == "random-host" and (gateway := editor.gateway()) is not None:
             editor.form.initial["host"] = random_host(gateway.default_domain)
     else:
         editor = RouteEditor(environment, instance=route, services=services, **urls)
 
-    context = _form_context(environment, editor, services_error, request.POST.get("suggested_host", ""))
-    if wants_fragment(request) and (fragment in FRAGMENTS or fragment == "form-body"):
+    partial = wants_fragment(request) and (fragment in FRAGMENTS or fragment == "form-body")
+    context = _form_context(
+        environment,
+        editor,
+        services_error,
+        request.POST.get("suggested_host", ""),
+        with_preview=not partial or fragment in {"preview", "form-body"},
+    )
+    if partial:
         response = render(request, f"{FORM_TEMPLATE}#{fragment}", context)
         if fragment in REFRESHES_PREVIEW:
             trigger_client_event(response, "refresh-preview")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db import models
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from kubegems_routes.tenancy.models import (
@@ -69,14 +70,38 @@ def is_tenant_admin(user: User, environment: Environment) -> bool:
     )
 
 
+def _role(model: type[models.Model], user: User, **match: object) -> Subquery:
+    return Subquery(model.objects.filter(user=user, **match).values("role")[:1])  # type: ignore[attr-defined]
+
+
 def get_environment_for_user(user: User, environment_id: int, *, write: bool = False) -> Environment:
-    """The environment, if the user may see it (else 404) and, with write, change its routes (else 403)."""
-    try:
-        environment = visible_environments(user).get(pk=environment_id)
-    except Environment.DoesNotExist:
-        raise Http404("No such environment") from None
-    environment.can_write = can_write_routes(user, environment)  # type: ignore[attr-defined]
-    environment.can_audit = is_tenant_admin(user, environment)  # type: ignore[attr-defined]
+    """The environment, if the user may see it (else 404) and, with write, change its routes (else 403).
+
+    One query: the environment with the user's role at each level beside it.
+    """
+    if not user.is_authenticated:
+        raise Http404("No such environment")
+    environment = (
+        Environment.objects.select_related("project__tenant", "cluster")
+        .annotate(
+            tenant_role=_role(TenantMember, user, tenant_id=OuterRef("project__tenant_id")),
+            project_role=_role(ProjectMember, user, project_id=OuterRef("project_id")),
+            environment_role=_role(EnvironmentMember, user, environment_id=OuterRef("pk")),
+        )
+        .filter(pk=environment_id)
+        .first()
+    )
+    staff = _is_system_admin(user)
+    roles = (environment.tenant_role, environment.project_role, environment.environment_role) if environment else ()
+    if environment is None or not (staff or any(roles)):
+        raise Http404("No such environment")
+    tenant_role, project_role, environment_role = roles
+    environment.can_write = staff or (  # type: ignore[attr-defined]
+        tenant_role == TenantMember.Role.ADMIN
+        or project_role in (ProjectMember.Role.ADMIN, ProjectMember.Role.OPS)
+        or environment_role == EnvironmentMember.Role.OPERATOR
+    )
+    environment.can_audit = staff or tenant_role == TenantMember.Role.ADMIN  # type: ignore[attr-defined]
     if write and not environment.can_write:  # type: ignore[attr-defined]
         raise PermissionDenied("You may read this environment's routes but not change them.")
     return environment

@@ -1,0 +1,407 @@
+"""Benchmarks: what the console costs over the raw API call, and how it scales.
+
+    make bench        (or: .venv/bin/python bench/run.py [--runs N] [--out bench/RESULTS.md])
+
+Everything runs side by side in one process against one local control plane:
+a real kube-apiserver + etcd, the console under gunicorn (2 workers) on
+loopback with its own SQLite file, and the official `kubernetes` client for
+the raw calls. Each measurement is the median of --runs runs (at least 5),
+interleaved with its baseline so both see the same machine state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+FORM = "application/x-www-form-urlencoded"
+sys.path.insert(0, str(ROOT))
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+class Bench:
+    def __init__(self, runs: int, workdir: Path, kubeconfig: Path) -> None:
+        self.runs = runs
+        self.workdir = workdir
+        self.kubeconfig = kubeconfig
+        self.lines: list[str] = []
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    # -- set-up ----------------------------------------------------------------
+
+    def setup_django(self) -> None:
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "kubegems_routes.settings",
+                "DJANGO_SECRET_KEY": "benchmark-secret-key-not-for-production-0123456789",
+                "DJANGO_DEBUG": "0",
+                "DJANGO_SECURE_SSL_REDIRECT": "0",
+                "DJANGO_SECURE_COOKIES": "0",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
+                "DATABASE_URL": f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+            }
+        )
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from kubegems_routes.demo.seed import demo_users, seed_cluster_objects, seed_database
+
+        call_command("migrate", verbosity=0)
+        cluster, self.environment = seed_database(self.kubeconfig)
+        seed_cluster_objects(cluster, self.environment.namespace)
+        self.password = next(c.password for c in demo_users() if c.username == "demo")
+        self.cluster = cluster
+
+    def start_gunicorn(self) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.gunicorn = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "kubegems_routes.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        import requests
+
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def session(self):  # noqa: ANN201
+        import requests
+
+        session = requests.Session()
+        session.get(f"{self.base}/login/")
+        session.post(
+            f"{self.base}/login/",
+            data={"username": "demo", "password": self.password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            headers={"Referer": f"{self.base}/login/"},
+        )
+        return session
+
+    def raw_clients(self):  # noqa: ANN201
+        import yaml
+        from kubernetes import client, config
+
+        api = config.new_client_from_config_dict(yaml.safe_load(self.kubeconfig.read_text()))
+        return client.NetworkingV1Api(api), client.CoreV1Api(api)
+
+    def report(self, what: str, console: float, baseline: float, baseline_name: str, goal: str) -> None:
+        ratio = console / baseline
+        self.rows.append((what, f"{console:.1f} ms", f"{baseline:.1f} ms ({baseline_name})", f"{ratio:.2f}", goal))
+        print(f"{what}: console {console:.1f} ms, {baseline_name} {baseline:.1f} ms, ratio {ratio:.2f} (goal {goal})")
+
+    # -- helpers -----------------------------------------------------------------
+
+    @staticmethod
+    def form_data(token: str, name: str, host: str, gateway: str) -> dict[str, str]:
+        return {
+            "csrfmiddlewaretoken": token,
+            "name": name,
+            "gateway": gateway,
+            "host": host,
+            "protocol": "http",
+            "tls_secret": "",
+            "paths-TOTAL_FORMS": "1",
+            "paths-INITIAL_FORMS": "0",
+            "paths-MIN_NUM_FORMS": "1",
+            "paths-MAX_NUM_FORMS": "50",
+            "paths-0-path": "/",
+            "paths-0-path_type": "Prefix",
+            "paths-0-service": "web",
+            "paths-0-port": "80",
+            "annotations-TOTAL_FORMS": "0",
+            "annotations-INITIAL_FORMS": "0",
+            "annotations-MIN_NUM_FORMS": "0",
+            "annotations-MAX_NUM_FORMS": "100",
+            "_action": "save",
+        }
+
+    def manifest_for(self, environment, name: str, host: str) -> dict:  # noqa: ANN001
+        from kubegems_routes.gateways.models import Gateway
+        from kubegems_routes.routes import manifest
+        from kubegems_routes.routes.models import route_spec
+
+        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+        return manifest.build_ingress(
+            route_spec(
+                environment=environment,
+                gateway=gateway,
+                name=name,
+                host=host,
+                protocol="http",
+                tls_secret="",
+                backends=(manifest.Backend(path="/", service="web", port="80"),),
+                annotations={},
+            )
+        )
+
+    def populate(self, environment, count: int, prefix: str) -> None:  # noqa: ANN001
+        """count routes: database rows in bulk, Ingresses through the raw client, 8 at a time."""
+        from kubegems_routes.gateways.models import Gateway
+        from kubegems_routes.routes.models import Route, RoutePath
+
+        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+        routes = Route.objects.bulk_create(
+            Route(environment=environment, name=f"{prefix}{i:05}", gateway=gateway, host=f"{prefix}{i}.bench.io")
+            for i in range(count)
+        )
+        RoutePath.objects.bulk_create(RoutePath(route=r, path="/", service="web", port="80") for r in routes)
+        networking, _core = self.raw_clients()
+        bodies = [self.manifest_for(environment, r.name, r.host) for r in routes]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda b: networking.create_namespaced_ingress(environment.namespace, b), bodies))
+
+    def environment_with(self, name: str, count: int):  # noqa: ANN201
+        from kubegems_routes.demo.seed import seed_cluster_objects
+        from kubegems_routes.tenancy.models import Environment
+
+        env = Environment.objects.create(
+            project=self.environment.project, cluster=self.cluster, name=name, namespace=f"bench-{name}"
+        )
+        seed_cluster_objects(self.cluster, env.namespace)
+        self.populate(env, count, f"{name}-")
+        return env
+
+    # -- the benchmarks --------------------------------------------------------------
+
+    def create_overhead(self) -> None:
+        session = self.session()
+        networking, _ = self.raw_clients()
+        env = self.environment
+        url = f"{self.base}/workbench/environments/{env.pk}/routes/-/new/"
+        gateway = re.search(r'<option value="(\d+)"[^>]*>public', session.get(url).text).group(1)
+        console, raw = [], []
+        for i in range(self.runs + 1):  # the first pair warms both paths up and is not counted
+            data = self.form_data(session.cookies["csrftoken"], f"bench-c{i}", f"c{i}.bench.io", gateway)
+            t_console = timed(lambda d=data: self._expect(session.post(url, data=d, allow_redirects=False), 302))
+            body = self.manifest_for(env, f"bench-r{i}", f"r{i}.bench.io")
+            t_raw = timed(lambda b=body: networking.create_namespaced_ingress(env.namespace, b))
+            if i:
+                console.append(t_console)
+                raw.append(t_raw)
+        self.report("1. create: form POST vs raw create", median_ms(console), median_ms(raw), "raw create", "<= 1.5")
+
+    def kubectl_apply(self) -> None:
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            raise SystemExit("kubectl is needed for benchmark 4: apt-get install kubectl (or put one on PATH)")
+        session = self.session()
+        env = self.environment
+        url = f"{self.base}/workbench/environments/{env.pk}/routes/-/new/"
+        gateway = re.search(r'<option value="(\d+)"[^>]*>public', session.get(url).text).group(1)
+        import yaml
+
+        console, apply = [], []
+        for i in range(self.runs):
+            data = self.form_data(session.cookies["csrftoken"], f"bench-k{i}", f"k{i}.bench.io", gateway)
+            console.append(timed(lambda d=data: self._expect(session.post(url, data=d, allow_redirects=False), 302)))
+            path = self.workdir / f"apply-{i}.yaml"
+            path.write_text(yaml.safe_dump(self.manifest_for(env, f"bench-a{i}", f"a{i}.bench.io")))
+            cmd = [kubectl, "--kubeconfig", str(self.kubeconfig), "apply", "-f", str(path)]
+            apply.append(timed(lambda c=cmd: subprocess.run(c, check=True, capture_output=True)))
+        self.report(
+            "4. create: form POST vs kubectl apply", median_ms(console), median_ms(apply), "kubectl apply", "report"
+        )
+
+    def list_at_scale(self) -> None:
+        session = self.session()
+        networking, _ = self.raw_clients()
+        env1000 = self.environment_with("n1000", 1000)
+        env100 = self.environment_with("n100", 100)
+        env5000 = self.environment_with("n5000", 5000)
+
+        def page(env) -> float:  # noqa: ANN001
+            url = f"{self.base}/workbench/environments/{env.pk}/routes/"
+            return timed(lambda: self._expect(session.get(url), 200))
+
+        console, raw = [], []
+        for _ in range(self.runs + 1):
+            console.append(page(env1000))
+            raw.append(timed(lambda: networking.list_namespaced_ingress(env1000.namespace)))
+        self.report(
+            "2a. list page, 1,000 routes vs raw list", median_ms(console[1:]), median_ms(raw[1:]), "raw list", "<= 2"
+        )
+        small, large = [], []
+        for _ in range(self.runs + 1):
+            small.append(page(env100))
+            large.append(page(env5000))
+        self.report(
+            "2b. first page: 5,000 routes vs 100 routes",
+            median_ms(large[1:]),
+            median_ms(small[1:]),
+            "100 routes",
+            "<= 1.5",
+        )
+        self.env100 = env100
+
+    def htmx_toggle(self) -> None:
+        """Server time in-process (no network), with the cluster calls counted."""
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+        from django.urls import reverse
+
+        from kubegems_routes.kube.client import record_calls
+
+        client = Client()
+        client.force_login(get_user_model().objects.get(username="demo"))
+        env = self.environment
+        url = reverse("routes:create", args=[env.pk])
+        gateway = str(env.project.tenant.gateways.get(name="public").pk)
+        data = {**self.form_data("", "toggle", "", gateway), "_fragment": "secret", "_action": "refresh"}
+        data["protocol"] = "https"
+        body = urlencode(data)  # as htmx sends it
+        partial, trivial = [], []
+        with record_calls() as calls:
+            for _ in range(self.runs * 4 + 1):
+                partial.append(
+                    timed(lambda: self._expect(client.post(url, body, content_type=FORM, HTTP_HX_REQUEST="true"), 200))
+                )
+                trivial.append(timed(lambda: self._expect(client.get("/healthz"), 200)))
+        if calls:
+            raise SystemExit(f"the protocol toggle called the cluster: {calls}")
+        self.report(
+            "3. HTMX protocol toggle vs trivial view (0 cluster calls)",
+            median_ms(partial[1:]),
+            median_ms(trivial[1:]),
+            "/healthz",
+            "<= 3",
+        )
+
+    def throughput(self, seconds: float = 10, clients: int = 8) -> None:
+        env = self.env100
+        url = f"{self.base}/workbench/environments/{env.pk}/routes/"
+        sessions = [self.session() for _ in range(clients)]
+        done = [0] * clients
+        stop = time.monotonic() + seconds
+
+        def worker(i: int) -> None:
+            while time.monotonic() < stop:
+                self._expect(sessions[i].get(url), 200)
+                done[i] += 1
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rate = sum(done) / (time.monotonic() - started)
+        self.rows.append(
+            (f"5. list page (100 routes), {clients} clients, gunicorn 2 workers", f"{rate:.1f} req/s", "", "", "report")
+        )
+        print(f"5. throughput: {rate:.1f} requests/s")
+
+    @staticmethod
+    def _expect(response, status: int):  # noqa: ANN001, ANN205
+        code = getattr(response, "status_code", None)
+        if code != status:
+            raise RuntimeError(f"expected HTTP {status}, got {code}: {getattr(response, 'text', '')[:500]}")
+        return response
+
+    # -- results -------------------------------------------------------------------------
+
+    def write(self, out: Path, started: float) -> None:
+        cpu = ""
+        try:
+            cpu = next(
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            )
+        except (OSError, StopIteration):
+            cpu = platform.processor()
+        memory = ""
+        try:
+            kb = int(Path("/proc/meminfo").read_text().split()[1])
+            memory = f"{kb / 1024 / 1024:.0f} GiB"
+        except (OSError, ValueError, IndexError):
+            pass
+        lines = [
+            "# Benchmark results",
+            "",
+            f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+            f"- machine: {os.cpu_count()} cores ({cpu}), {memory}, {platform.system()} {platform.release()}",
+            f"- Python {platform.python_version()}; command: `make bench` (`python bench/run.py --runs {self.runs}`)",
+            f"- medians of {self.runs} runs each, measured side by side; total {time.monotonic() - started:.0f} s",
+            "",
+            "| benchmark | console | baseline | ratio | goal |",
+            "| --- | --- | --- | --- | --- |",
+            *[f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in self.rows],
+            "",
+        ]
+        notes = Path(__file__).with_name("NOTES.md")
+        if notes.exists():
+            lines += [notes.read_text()]
+        out.write_text("\n".join(lines))
+        print(f"written to {out}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+    from kubegems_routes.controlplane.server import ControlPlane
+
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="kubegems-routes-bench-"))
+    try:
+        with ControlPlane(kubeconfig_path=workdir / "kubeconfig") as plane:
+            bench = Bench(args.runs, workdir, plane.kubeconfig_path)  # type: ignore[arg-type]
+            bench.setup_django()
+            bench.start_gunicorn()
+            try:
+                bench.create_overhead()
+                bench.kubectl_apply()
+                bench.htmx_toggle()
+                bench.list_at_scale()
+                bench.throughput()
+            finally:
+                bench.gunicorn.terminate()
+                bench.gunicorn.wait()
+            bench.write(args.out, started)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
