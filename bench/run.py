@@ -220,7 +220,9 @@ class Bench:
     def kubectl_apply(self) -> None:
         kubectl = shutil.which("kubectl")
         if kubectl is None:
-            raise SystemExit("kubectl is needed for benchmark 4: apt-get install kubectl (or put one on PATH)")
+            raise SystemExit("kubectl is needed for benchmark 4: apt-get install kubernetes-client (Debian's kubectl)")
+        version = subprocess.run([kubectl, "version", "--client"], capture_output=True, text=True).stdout
+        self.kubectl_version = version.splitlines()[0] if version else kubectl
         session = self.session()
         env = self.environment
         url = f"{self.base}/workbench/environments/{env.pk}/routes/-/new/"
@@ -358,6 +360,7 @@ class Bench:
             f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
             f"- machine: {os.cpu_count()} cores ({cpu}), {memory}, {platform.system()} {platform.release()}",
             f"- Python {platform.python_version()}; command: `make bench` (`python bench/run.py --runs {self.runs}`)",
+            f"- kubectl: {getattr(self, 'kubectl_version', '-')}",
             f"- medians of {self.runs} runs each, measured side by side; total {time.monotonic() - started:.0f} s",
             "",
             "| benchmark | console | baseline | ratio | goal |",
