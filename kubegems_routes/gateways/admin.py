@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway, GatewayAnnotation
 from kubegems_routes.kube.errors import KubeError
@@ -31,7 +32,7 @@ class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
             and self.instance.is_default
             and (tenant is not None or cleaned.get("name") != self.instance.name)
         ):
-            raise forms.ValidationError("The default gateway stays shared and keeps its name.")
+            raise forms.ValidationError(_("The default gateway stays shared and keeps its name."))
         return cleaned
 
     def _post_clean(self) -> None:
@@ -43,7 +44,11 @@ class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
         try:
             self.instance.cluster.client().ensure_ingress_class(self.instance.ingress_class)
         except KubeError as exc:
-            self.add_error(None, f"The IngressClass could not be created in cluster {self.instance.cluster}: {exc}")
+            self.add_error(
+                None,
+                _("The IngressClass could not be created in cluster %(cluster)s: %(error)s")
+                % {"cluster": self.instance.cluster, "error": exc},
+            )
 
 
 @admin.register(Gateway)
@@ -67,7 +72,7 @@ class GatewayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
         return super().get_queryset(request).annotate(_route_count=Count("routes"))
 
-    @admin.display(description="routes", ordering="_route_count")
+    @admin.display(description=_("routes"), ordering="_route_count")
     def route_count(self, gateway: Gateway) -> int:
         return int(getattr(gateway, "_route_count", 0))
 
@@ -79,7 +84,7 @@ class GatewayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> None:
         defaults = [g for g in queryset if g.is_default]
         if defaults:
-            messages.error(request, "The default gateway cannot be deleted; it was kept.")
+            messages.error(request, _("The default gateway cannot be deleted; it was kept."))
         for gateway in queryset:
             if not gateway.is_default:
                 gateway.delete()

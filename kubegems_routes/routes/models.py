@@ -15,8 +15,8 @@ from kubegems_routes.tenancy.models import Environment
 class Protocol(models.TextChoices):
     HTTP = manifest.HTTP, "HTTP"
     HTTPS = manifest.HTTPS, "HTTPS"
-    WS = manifest.WS, "WebSocket (ws)"
-    WSS = manifest.WSS, "WebSocket over TLS (wss)"
+    WS = manifest.WS, _("WebSocket (ws)")
+    WSS = manifest.WSS, _("WebSocket over TLS (wss)")
     GRPC = manifest.GRPC, "gRPC"
 
 

@@ -340,7 +340,7 @@ def audit_log(request: HttpRequest, environment_id: int) -> HttpResponse:
     """Who created, changed or deleted which route, and the manifest applied: for tenant admins."""
     environment = get_environment_for_user(request.user, environment_id)
     if not is_tenant_admin(request.user, environment):
-        raise PermissionDenied("The audit log is for tenant admins.")
+        raise PermissionDenied(_("The audit log is for tenant admins."))
     entries = environment.audit_entries.select_related("user")
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     for entry in page.object_list:

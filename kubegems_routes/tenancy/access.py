@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from kubegems_routes.tenancy.models import (
     Environment,
@@ -103,5 +104,5 @@ def get_environment_for_user(user: User, environment_id: int, *, write: bool = F
     )
     environment.can_audit = staff or tenant_role == TenantMember.Role.ADMIN  # type: ignore[attr-defined]
     if write and not environment.can_write:  # type: ignore[attr-defined]
-        raise PermissionDenied("You may read this environment's routes but not change them.")
+        raise PermissionDenied(_("You may read this environment's routes but not change them."))
     return environment

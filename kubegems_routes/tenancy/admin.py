@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.tenancy.models import (
     Cluster,
@@ -28,7 +29,7 @@ class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
         self.initial["kubeconfig"] = ""
         if self.instance.pk:
             self.fields["kubeconfig"].required = False
-            self.fields["kubeconfig"].help_text = "Leave empty to keep the stored kubeconfig."
+            self.fields["kubeconfig"].help_text = _("Leave empty to keep the stored kubeconfig.")
 
     def clean_kubeconfig(self) -> str:
         value = str(self.cleaned_data.get("kubeconfig") or "")
