@@ -1,14 +1,16 @@
 # The two commands: `make run` starts the console, `make test` runs the tests.
-# Both set up everything on a fresh machine: the virtualenv from
-# requirements.txt and kube-apiserver + etcd built from Go modules into
-# ~/.cache/kubegems-routes (about 4 minutes on 2 cores the first time).
+# Both set up everything on a fresh machine: Debian's chromium (browser tests)
+# and gettext (translations) when missing, the virtualenv from
+# requirements.txt, the compiled translation catalogs, and kube-apiserver +
+# etcd built from Go modules into ~/.cache/kubegems-routes (about 4 minutes on
+# 2 cores the first time).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint controlplane clean bench
+.PHONY: setup run test lint controlplane clean bench system-packages messages
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,25 @@ $(STAMP): requirements.txt
 controlplane:
 	$(PYTHON) -m kubegems_routes.controlplane.build
 
-setup: $(STAMP) controlplane
+# Debian packages: installed when missing if we are root, else a clear message.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; \
+	  fi; \
+	fi
+
+messages: $(STAMP)
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore ".venv/*" -v0
+
+setup: system-packages $(STAMP) messages controlplane
 
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole

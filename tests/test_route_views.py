@@ -45,7 +45,7 @@ def test_preview_fragment_shows_generated_annotations_without_cluster_calls(oper
         response = operator_client.post(create_url(environment), data, **HX)
     body = response.content.decode()
     assert calls == []
-    assert "<html" not in body and 'id="preview"' in body
+    assert "<html" not in body and 'name="suggested_host"' in body and 'id="preview"' not in body
     assert "nginx.org/grpc-services" in body
     assert f"ingressClassName: {tenant_gateway(environment).ingress_class}" in body
 

@@ -70,7 +70,13 @@ def test_deploy_check_is_clean_with_production_settings():
         "DJANGO_ALLOWED_HOSTS": "console.example.com",
         "DATABASE_URL": "sqlite:///:memory:",
     }
-    for name in ["DJANGO_SECURE_SSL_REDIRECT", "DJANGO_SECURE_COOKIES", "DJANGO_SECURE_HSTS_SECONDS"]:
+    # Test-only switches set by other tests' fixtures (the browser tests) are not production.
+    for name in [
+        "DJANGO_SECURE_SSL_REDIRECT",
+        "DJANGO_SECURE_COOKIES",
+        "DJANGO_SECURE_HSTS_SECONDS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    ]:
         env.pop(name, None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -1,0 +1,113 @@
+"""A real browser (Debian's Chromium driven by Playwright) against a live Django server.
+
+Playwright's own browser download does not work on these machines; `make
+setup` installs Debian's chromium and this uses it. Missing, the run fails
+and says what to install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the tests only
+# touch the ORM between browser steps, never concurrently with it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail("Debian's chromium is needed for the browser tests: run `make setup` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                # Without these Chromium calls home, and this network refuses it.
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A Playwright page that records CSP violations, runs axe and takes numbered screenshots."""
+
+    def __init__(self, page, folder: Path) -> None:
+        self.page = page
+        self.folder = folder
+        self.step = 0
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+
+    def _console(self, message) -> None:
+        # htmx logs a refresh it cancelled for a newer one (hx-sync replace) as an error; that is by design.
+        expected = ("htmx:sendAbort", "htmx:afterRequest")
+        if message.type == "error" and not message.text.startswith(expected):
+            self.problems.append(f"console error: {message.text}")
+
+    def shot(self, name: str) -> Path:
+        self.step += 1
+        path = self.folder / f"{self.step:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def check_accessibility(self) -> None:
+        """axe-core in the page; no serious or critical violation. (evaluate is not subject to the CSP.)"""
+        self.page.evaluate(AXE.read_text())
+        result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']} at "
+            + "; ".join(f"{n['target']}: {n.get('failureSummary', '')}" for n in v["nodes"][:3])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert bad == [], f"accessibility violations on {self.page.url}:\n" + json.dumps(bad, indent=1)
+
+    def settled(self) -> None:
+        """Wait until htmx has no request in flight."""
+        self.page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
+@pytest.fixture
+def make_page(browser, live_server):
+    contexts = []
+
+    def make(language: str, folder: str, width: int = 1280, height: int = 900) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=language,
+            viewport={"width": width, "height": height},
+            # No CSS transitions: axe must see final colours, not a button halfway through a hover fade.
+            reduced_motion="reduce",
+        )
+        contexts.append(context)
+        target = SCREENSHOTS / folder
+        target.mkdir(parents=True, exist_ok=True)
+        for old in target.glob("*.png"):
+            old.unlink()
+        return Page(context.new_page(), target)
+
+    yield make
+    for context in contexts:
+        context.close()
