@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +63,42 @@ def test_stopping_leaves_no_process_and_no_directory(control_plane: ControlPlane
     assert not workdir.exists()
     for pid in pids:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_a_killed_owner_leaves_no_orphan(control_plane: ControlPlane, tmp_path):
+    """Even when the Python process is SIGKILLed (a CI time-out), etcd and kube-apiserver die with it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from kubegems_routes.controlplane.server import ControlPlane\n"
+        "plane = ControlPlane().start()\n"
+        "print(plane._etcd.pid, plane._apiserver.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    pids = [int(p) for p in owner.stdout.readline().split()]  # type: ignore[union-attr]
+    assert len(pids) == 2
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -21,7 +21,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,11 +46,12 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:
-    # PR_SET_PDEATHSIG: if the Python process is killed outright (SIGKILL, a CI
-    # time-out), the kernel stops etcd and kube-apiserver too, so no orphan
-    # keeps a port or a data directory alive.
+    # PR_SET_PDEATHSIG: if the Python process dies without stopping us (SIGKILL,
+    # a CI time-out), the kernel kills etcd and kube-apiserver too, so no orphan
+    # keeps a port alive. SIGKILL, not SIGTERM: kube-apiserver's graceful
+    # shutdown hangs once etcd is gone, and nobody would be left to wait for it.
     with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
@@ -208,7 +208,9 @@ class ControlPlane:
 
     binaries: Binaries | None = None
     kubeconfig_path: Path | None = None
-    log_to: Path | None = None
+    # Where etcd keeps its data; by default inside the temporary directory, gone
+    # with stop(). The console's run command keeps it, so routes survive restarts.
+    etcd_data_dir: Path | None = None
     workdir: Path = field(init=False)
     pki: Pki = field(init=False)
     apiserver_port: int = field(init=False, default=0)
@@ -230,6 +232,8 @@ class ControlPlane:
         self.binaries = bins
         self.workdir = Path(tempfile.mkdtemp(prefix="kubegems-routes-cp-"))
         self._owns_workdir = True
+        if self.etcd_data_dir is not None:
+            self.etcd_data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             self.pki = Pki.generate()
             self._write_pki()
@@ -281,7 +285,7 @@ class ControlPlane:
             "etcd",
             [
                 str(self.binaries.etcd),
-                f"--data-dir={self.workdir / 'etcd'}",
+                f"--data-dir={self.etcd_data_dir or self.workdir / 'etcd'}",
                 f"--listen-client-urls={client_url}",
                 f"--advertise-client-urls={client_url}",
                 f"--listen-peer-urls=http://127.0.0.1:{peer}",
@@ -404,10 +408,3 @@ def _http_ok(url: str, context: ssl.SSLContext | None) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ssl.SSLError):
         return False
-
-
-@contextlib.contextmanager
-def running(kubeconfig_path: Path | None = None) -> Iterator[ControlPlane]:
-    plane = ControlPlane(kubeconfig_path=kubeconfig_path)
-    with plane:
-        yield plane

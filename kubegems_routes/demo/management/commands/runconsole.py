@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
+        # SIGTERM stops etcd and kube-apiserver through the same clean path as Ctrl-C.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         call_command("migrate", interactive=False, verbosity=0)
         external = os.environ.get("KUBECONFIG")
         if external:
@@ -28,7 +31,9 @@ class Command(BaseCommand):
             return
         kubeconfig = Path(settings.BASE_DIR) / "var" / "kubeconfig"
         self.stdout.write("Starting the local control plane (first run builds kube-apiserver and etcd)...")
-        with ControlPlane(kubeconfig_path=kubeconfig) as plane:
+        # etcd's data is kept in var/, like the SQLite database, so the two agree across restarts.
+        data = Path(settings.BASE_DIR) / "var" / "etcd"
+        with ControlPlane(kubeconfig_path=kubeconfig, etcd_data_dir=data) as plane:
             self.stdout.write(f"kube-apiserver {plane.url}; kubeconfig {kubeconfig}")
             self._serve(kubeconfig, "local", addrport)
 
