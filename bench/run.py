@@ -130,27 +130,9 @@ class Bench:
 
     @staticmethod
     def form_data(token: str, name: str, host: str, gateway: str) -> dict[str, str]:
-        return {
-            "csrfmiddlewaretoken": token,
-            "name": name,
-            "gateway": gateway,
-            "host": host,
-            "protocol": "http",
-            "tls_secret": "",
-            "paths-TOTAL_FORMS": "1",
-            "paths-INITIAL_FORMS": "0",
-            "paths-MIN_NUM_FORMS": "1",
-            "paths-MAX_NUM_FORMS": "50",
-            "paths-0-path": "/",
-            "paths-0-path_type": "Prefix",
-            "paths-0-service": "web",
-            "paths-0-port": "80",
-            "annotations-TOTAL_FORMS": "0",
-            "annotations-INITIAL_FORMS": "0",
-            "annotations-MIN_NUM_FORMS": "0",
-            "annotations-MAX_NUM_FORMS": "100",
-            "_action": "save",
-        }
+        from tests.helpers import route_data
+
+        return route_data(gateway, name=name, host=host, csrfmiddlewaretoken=token)
 
     def manifest_for(self, environment, name: str, host: str) -> dict:  # noqa: ANN001
         from kubegems_routes.gateways.models import Gateway

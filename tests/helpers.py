@@ -10,11 +10,11 @@ from kubegems_routes.routes import manifest
 from kubegems_routes.tenancy.models import Environment
 
 
-def route_data(gateway: Gateway, **overrides: str) -> dict[str, str]:
+def route_data(gateway: Gateway | int | str, **overrides: str) -> dict[str, str]:
     """A create-form POST as the browser sends it, one path row, one annotation row."""
     data = {
         "name": "shop",
-        "gateway": str(gateway.pk),
+        "gateway": str(getattr(gateway, "pk", gateway)),
         "host": "shop.acme.example.com",
         "protocol": "http",
         "tls_secret": "",

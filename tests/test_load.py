@@ -20,6 +20,7 @@ import requests
 
 from kubegems_routes.controlplane.server import ControlPlane, free_port
 from kubegems_routes.kube.client import KubeClient
+from tests.helpers import route_data
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "demo-shop-dev"
@@ -101,14 +102,7 @@ def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClie
     token = session.cookies["csrftoken"]
 
     def post(name: str, host: str) -> requests.Response:
-        data = {
-            "csrfmiddlewaretoken": token, "name": name, "gateway": gateway, "host": host, "protocol": "http",
-            "tls_secret": "", "paths-TOTAL_FORMS": "1", "paths-INITIAL_FORMS": "0", "paths-MIN_NUM_FORMS": "1",
-            "paths-MAX_NUM_FORMS": "50", "paths-0-path": "/", "paths-0-path_type": "Prefix",
-            "paths-0-service": "web", "paths-0-port": "80", "annotations-TOTAL_FORMS": "0",
-            "annotations-INITIAL_FORMS": "0", "annotations-MIN_NUM_FORMS": "0", "annotations-MAX_NUM_FORMS": "100",
-            "_action": "save",
-        }  # fmt: skip
+        data = route_data(gateway, name=name, host=host, csrfmiddlewaretoken=token)
         return session.post(create, data=data, headers={"Referer": create}, allow_redirects=False, timeout=60)
 
     jobs = [(f"load-{i:02}", f"load-{i:02}.demo.kubegems.io") for i in range(50)]
