@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,7 @@ def test_a_killed_owner_leaves_no_orphan(control_plane: ControlPlane, tmp_path):
         "import sys, time\n"
         "from kubegems_routes.controlplane.server import ControlPlane\n"
         "plane = ControlPlane().start()\n"
-        "print(plane._etcd.pid, plane._apiserver.pid, flush=True)\n"
+        "print(plane._etcd.pid, plane._apiserver.pid, plane.workdir, flush=True)\n"
         "time.sleep(600)\n"
     )
     owner = subprocess.Popen(
@@ -86,14 +87,15 @@ def test_a_killed_owner_leaves_no_orphan(control_plane: ControlPlane, tmp_path):
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )
-    pids = [int(p) for p in owner.stdout.readline().split()]  # type: ignore[union-attr]
-    assert len(pids) == 2
+    etcd, apiserver, workdir = owner.stdout.readline().split()  # type: ignore[union-attr]
+    pids = [int(etcd), int(apiserver)]
     owner.send_signal(signal.SIGKILL)
     owner.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in pids)
+    shutil.rmtree(workdir)  # a killed owner cannot clean up its directory; the test does
 
 
 def _alive(pid: int) -> bool:
