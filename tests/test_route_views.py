@@ -206,3 +206,11 @@ def test_page_cost_does_not_grow_with_routes(page, operator_client, environment)
         costs.append((len(queries), len(calls)))
     assert costs[0] == costs[1]
     assert Route.objects.count() == 50
+
+
+def test_list_pages_keep_the_search(operator_client, environment):
+    _bulk_routes(environment, 60, prefix="p")
+    body = operator_client.get(reverse("routes:list", args=[environment.pk]), {"q": "p"}).content.decode()
+    assert "1 / 2" in body and "?q=p&amp;page=2" in body
+    second = operator_client.get(reverse("routes:list", args=[environment.pk]), {"q": "p", "page": "2"})
+    assert len(second.context["page"].object_list) == 10
