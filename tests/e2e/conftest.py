@@ -25,6 +25,13 @@ AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not os.access(CHROMIUM, os.X_OK):
@@ -91,7 +98,9 @@ class Page:
 
 @pytest.fixture
 def make_page(browser, live_server):
+    """Pages of a test; on teardown, any CSP violation, console error or page error of any of them fails it."""
     contexts = []
+    pages: list[Page] = []
 
     def make(language: str, folder: str, width: int = 1280, height: int = 900) -> Page:
         context = browser.new_context(
@@ -106,8 +115,12 @@ def make_page(browser, live_server):
         target.mkdir(parents=True, exist_ok=True)
         for old in target.glob("*.png"):
             old.unlink()
-        return Page(context.new_page(), target)
+        page = Page(context.new_page(), target)
+        pages.append(page)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    problems = [problem for page in pages for problem in page.problems]
+    assert problems == [], "\n".join(problems)
