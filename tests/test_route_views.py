@@ -14,7 +14,7 @@ from kubegems_routes.kube.errors import Invalid
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import Route, RoutePath
-from tests.helpers import action_url, create_route, create_url, ingress, route_data, tenant_gateway
+from tests.helpers import action_url, create_route, create_url, default_gateway, ingress, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -259,3 +259,48 @@ def test_list_pages_keep_the_search(operator_client, environment):
     assert "1 / 2" in body and "?q=p&amp;page=2" in body
     second = operator_client.get(reverse("routes:list", args=[environment.pk]), {"q": "p", "page": "2"})
     assert len(second.context["page"].object_list) == 10
+
+
+def test_gateway_options_show_their_domain(operator_client, environment):
+    body = operator_client.get(create_url(environment)).content.decode()
+    assert "public (*.acme.example.com)" in body and "default-gateway (*.kubegems.io)" in body
+
+
+def test_switching_gateway_regenerates_a_random_host_and_keeps_a_typed_one(operator_client, environment):
+    public, default = tenant_gateway(environment), default_gateway(environment)
+    data = route_data(default, host="qwert.acme.example.com")  # Random made it for "public"
+    body = operator_client.post(action_url(environment, "gateway"), data, **HX).content.decode()
+    assert re.search(r'name="host" value="[a-z]{5}\.kubegems\.io"', body)
+    assert (
+        "refresh-preview"
+        in operator_client.post(action_url(environment, "gateway"), data, **HX)["HX-Trigger-After-Settle"]
+    )
+    data = route_data(default, host="shop.acme.example.com")  # typed by the user: kept, with a warning
+    body = operator_client.post(action_url(environment, "gateway"), data, **HX).content.decode()
+    assert 'value="shop.acme.example.com"' in body and "is not under the domain *.kubegems.io" in body
+    data = route_data(public, host="shop.acme.example.com")
+    body = operator_client.post(action_url(environment, "gateway"), data, **HX).content.decode()
+    assert "is not under the domain" not in body
+
+
+def test_every_error_comes_in_one_round(operator_client, environment):
+    data = route_data(
+        tenant_gateway(environment),
+        name="Bad Name",
+        protocol="https",
+        tls_secret="",
+        **{"annotations-0-key": "nginx.org/server-snippets", "annotations-0-value": "return 200;"},
+    )
+    response = operator_client.post(create_url(environment), data)
+    editor = response.context["editor"]
+    assert "name" in editor.form.errors and "tls_secret" in editor.form.errors
+    assert "Snippet annotations" in str(editor.annotations.forms[0].errors["key"])
+    ids = [target for target, _label, _message in editor.errors()]
+    assert ids == ["id_name", "id_tls_secret", "id_annotations-0-key"]
+    assert not Route.objects.exists()
+
+
+def test_a_form_action_on_a_row_that_does_not_exist_is_404(operator_client, environment):
+    data = route_data(tenant_gateway(environment), row="7")
+    assert operator_client.post(action_url(environment, "remove-path"), data, **HX).status_code == 404
+    assert operator_client.post(action_url(environment, "nonsense"), data, **HX).status_code == 404

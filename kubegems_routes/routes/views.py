@@ -382,7 +382,10 @@ def _remove_annotation(state: FormState, data: QueryDict, gateways: list[Gateway
 
 
 def _service_chosen(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
-    return _Change("port", row=_posted_row(data, state.paths))
+    """Another service: its ports are offered, the first one chosen (the old port belongs to the old service)."""
+    row = _posted_row(data, state.paths)
+    state.paths[row]["port"] = ""
+    return _Change("port", row=row)
 
 
 def _chosen(state: FormState, gateways: list[Gateway]) -> Gateway | None:

@@ -23,6 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Every scenario runs in both languages, at desktop and at phone width: (locale, width, height).
+VIEWPORTS = {
+    "en-1440": ("en-US", 1440, 900),
+    "zh-1440": ("zh-CN", 1440, 900),
+    "en-390": ("en-US", 390, 844),
+    "zh-390": ("zh-CN", 390, 844),
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -102,9 +109,10 @@ def make_page(browser, live_server):
     contexts = []
     pages: list[Page] = []
 
-    def make(language: str, folder: str, width: int = 1280, height: int = 900) -> Page:
+    def make(language: str, folder: str, width: int = 1280, height: int = 900, *, javascript: bool = True) -> Page:
         context = browser.new_context(
             base_url=live_server.url,
+            java_script_enabled=javascript,
             locale=language,
             viewport={"width": width, "height": height},
             # No CSS transitions: axe must see final colours, not a button halfway through a hover fade.
