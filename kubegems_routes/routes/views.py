@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -64,7 +65,7 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
         .order_by("name")
     )
     if query:
-        routes = routes.filter(name__icontains=query)
+        routes = routes.filter(Q(name__icontains=query) | Q(host__icontains=query))
     page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
     live, unlabelled, cluster_error = _live_ingresses(environment, [r.name for r in page.object_list])
     for route in page.object_list:
