@@ -72,7 +72,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "template_partials",
-    "axes",
+    "kubegems_routes.lib.axes_app.LoginLockoutConfig",  # django-axes, with a translated name
     "kubegems_routes.tenancy",
     "kubegems_routes.gateways",
     "kubegems_routes.routes",

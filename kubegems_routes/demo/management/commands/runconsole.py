@@ -24,6 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         # SIGTERM stops etcd and kube-apiserver through the same clean path as Ctrl-C.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        _make_sqlite_directory()
         call_command("migrate", interactive=False, verbosity=0)
         external = os.environ.get("KUBECONFIG")
         if external:
@@ -45,3 +46,11 @@ class Command(BaseCommand):
             call_command("runserver", addrport, use_reloader=False)
         except KeyboardInterrupt:
             pass
+
+
+def _make_sqlite_directory() -> None:
+    """SQLite creates its file but not the directory: a fresh clone has no var/ yet (it is ignored by git)."""
+    database = settings.DATABASES["default"]
+    name = str(database.get("NAME") or "")
+    if database["ENGINE"] == "django.db.backends.sqlite3" and name and not name.startswith(("file:", ":memory:")):
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
