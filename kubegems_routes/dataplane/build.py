@@ -10,8 +10,9 @@ no Debian nginx runs the controller's configuration, hence a build.
 What lands in ``~/.cache/kubegems-routes/bin/`` (``KGR_CACHE_DIR`` overrides),
 each rebuilt only when missing:
 
-- ``nginx-ingress-<ref>/``: the static controller binary and the templates it
-  reads from its working directory (``internal/configs/...``);
+- ``nginx-ingress-<ref>/``: the static controller binary, the templates it
+  reads from its working directory (``templates/``), its njs scripts (``njs/``)
+  and the upstream RBAC manifests (``manifests/``);
 - ``nginx-<version>-njs-<version>/``: ``sbin/nginx``, ``modules/`` with the njs
   dynamic module the controller's main template always loads, ``mime.types``.
 
@@ -75,14 +76,13 @@ CONTROLLER_REF = CONTROLLER.ref[:9]
 NGINX_VERSION = "1.31.3"
 NJS_VERSION = "1.0.0"
 
-# Templates and njs scripts the controller reads at run time, relative to its
-# working directory (the paths are compiled in).
-CONTROLLER_RUNTIME_FILES = (
+# Templates the controller reads at run time from its working directory, by
+# their bare names (the paths are compiled in); installed flat in templates/.
+CONTROLLER_TEMPLATES = (
     "internal/configs/version1/nginx.tmpl",
     "internal/configs/version1/nginx.ingress.tmpl",
     "internal/configs/version2/nginx.virtualserver.tmpl",
     "internal/configs/version2/nginx.transportserver.tmpl",
-    "internal/configs/version2/oidc.tmpl",
 )
 # RBAC and namespace manifests the controller needs in the API server.
 CONTROLLER_MANIFESTS = ("deployments/common/ns-and-sa.yaml", "deployments/rbac/rbac.yaml")
@@ -139,12 +139,21 @@ class DataPlaneBinaries:
         return self.nginx_dir / "mime.types"
 
     @property
+    def templates(self) -> Path:
+        return self.controller_dir / "templates"
+
+    @property
+    def njs(self) -> Path:
+        """The njs scripts the main template imports from /etc/nginx/njs/."""
+        return self.controller_dir / "njs"
+
+    @property
     def manifests(self) -> Path:
         return self.controller_dir / "manifests"
 
     def controller_ready(self) -> bool:
         return os.access(self.controller, os.X_OK) and all(
-            (self.controller_dir / f).is_file() for f in CONTROLLER_RUNTIME_FILES
+            (self.templates / Path(f).name).is_file() for f in CONTROLLER_TEMPLATES
         )
 
     def nginx_ready(self) -> bool:
@@ -314,12 +323,15 @@ def build_controller(bins: DataPlaneBinaries) -> None:
         "go build nginx-ingress",
         every=100,
     )
-    for relative in (*CONTROLLER_RUNTIME_FILES, *CONTROLLER_MANIFESTS, "LICENSE"):
-        destination = staging / relative
+    (staging / "templates").mkdir()
+    for relative in CONTROLLER_TEMPLATES:
+        shutil.copy2(tree / relative, staging / "templates" / Path(relative).name)
+    for relative in CONTROLLER_MANIFESTS:
+        destination = staging / "manifests" / Path(relative).name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(tree / relative, destination)
-    shutil.copytree(tree / "internal/configs/njs", staging / "internal/configs/njs")
-    shutil.move(staging / "deployments", staging / "manifests")
+    shutil.copytree(tree / "internal/configs/njs", staging / "njs")
+    shutil.copy2(tree / "LICENSE", staging / "LICENSE")
     shutil.rmtree(bins.controller_dir, ignore_errors=True)
     staging.replace(bins.controller_dir)
     shutil.rmtree(work, ignore_errors=True)
