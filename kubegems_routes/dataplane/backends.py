@@ -27,6 +27,9 @@ from types import FrameType
 class _Handler(http.server.BaseHTTPRequestHandler):
     backend = ""
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY a kept-alive
+    # client waits ~40 ms for a delayed ACK on every request.
+    disable_nagle_algorithm = True
 
     def _answer(self) -> None:
         body = f"{self.backend} {self.command} {self.path}\n".encode()

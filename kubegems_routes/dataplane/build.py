@@ -400,12 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         _log(f"ERROR: {exc}")
         return 1
-    if args.print:
-        print(bins.controller_dir)
-        print(bins.nginx_dir)
-    else:
-        _log(f"controller: {bins.controller}")
-        _log(f"nginx: {bins.nginx}")
+    wanted = {bins.controller_dir: args.only != "nginx", bins.nginx_dir: args.only != "controller"}
+    for folder in (f for f, want in wanted.items() if want):
+        if args.print:
+            print(folder)
+        else:
+            _log(f"ready: {folder}")
     return 0
 
 
