@@ -10,11 +10,14 @@ WebSocket over ws and wss, and a gRPC health Check over TLS.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from dataclasses import dataclass
+from html import unescape
 
 import grpc
 import pytest
+import urllib3
 from django.test import Client
 from django.urls import reverse
 from websockets.exceptions import InvalidStatus
@@ -65,8 +68,7 @@ class Console:
             name=name,
             host=host,
             protocol=protocol,
-            tls_secret=TLS_SECRET if protocol in ("https", "wss", "grpc") else "",
-            **extra,
+            **{"tls_secret": TLS_SECRET if protocol in ("https", "wss", "grpc") else "", **extra},
         )
         data["paths-TOTAL_FORMS"] = str(len(paths))
         for i, (path, service, port) in enumerate(paths):
@@ -82,13 +84,29 @@ class Console:
 
     def create(self, protocol: str, paths: list[tuple[str, str, str]], name: str = "") -> tuple[str, str]:
         """POST the create form; wait for the controller to accept the Ingress. (name, host)."""
+        name, host, events = self.post_create(protocol, paths, name)
+        self.accepted(events)
+        return name, host
+
+    def post_create(
+        self, protocol: str, paths: list[tuple[str, str, str]], name: str = "", **extra: str
+    ) -> tuple[str, str, Events]:
+        """POST the create form; the Events to wait on for the controller's word."""
         name = name or f"r-{uuid.uuid4().hex[:8]}"
         host = f"{uuid.uuid4().hex[:10]}.{DOMAIN}"
         events = Events(self.kube, self.namespace, name)
-        response = self.client.post(create_url(self.environment), self.form(name, host, protocol, paths))
+        response = self.client.post(create_url(self.environment), self.form(name, host, protocol, paths, **extra))
         assert response.status_code == 302, response.content.decode()[:3000]
-        self.accepted(events)
-        return name, host
+        return name, host, events
+
+    def gateway_status(self, name: str) -> tuple[str, str]:
+        """What the detail page and the list page say the gateway made of the route."""
+        detail = self.client.get(reverse("routes:detail", args=[self.environment.pk, name])).content.decode()
+        listing = self.client.get(reverse("routes:list", args=[self.environment.pk])).content.decode()
+        badge = re.search(r'id="gateway-status">(.*?)</div>\s*<dl', detail, re.S)
+        row = re.search(rf'<tr>\s*<td><a href="[^"]*/{re.escape(name)}/">.*?</tr>', listing, re.S)
+        assert badge and row, "the gateway status is missing from the detail or the list page"
+        return _text(badge.group(1)), _text(row.group(0))
 
     def edit(self, name: str, host: str, protocol: str, paths: list[tuple[str, str, str]]) -> None:
         url = reverse("routes:edit", args=[self.environment.pk, name])
@@ -138,19 +156,7 @@ def console(
         http2=data_plane.http2,
     )
     data_plane.publish_backends(namespace)  # Services web, api (HTTP), echo (WebSocket), grpc
-    kube.create(
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": TLS_SECRET},
-            "type": "kubernetes.io/tls",
-            "data": {
-                "tls.crt": base64.b64encode(traffic_ca.cert_pem).decode(),
-                "tls.key": base64.b64encode(traffic_ca.key_pem).decode(),
-            },
-        },
-    )
+    _tls_secret(kube, namespace, TLS_SECRET, traffic_ca)
     user = django_user_model.objects.create_user("olivia", password="pw")
     TenantMember.objects.create(tenant=tenant, user=user, role=TenantMember.Role.ADMIN)
     client.force_login(user)
@@ -279,3 +285,58 @@ def _ok(answer):
 def _status(answer, status):
     assert answer.status == status, answer
     return answer
+
+
+def test_console_shows_a_route_the_controller_accepted_as_serving(console: Console):
+    name, _host = console.create("http", WEB)
+    detail, row = console.gateway_status(name)
+    assert detail == "serving" and "serving" in row
+
+
+def test_missing_tls_secret_shows_warnings_with_the_message_until_the_secret_exists(console: Console):
+    """The cert-manager case: the route names a Secret that does not exist yet."""
+    name, host, events = console.post_create("https", WEB, tls_secret="later-tls")
+    event = events.wait()
+    assert event["reason"] == "AddedOrUpdatedWithWarning"
+    detail, row = console.gateway_status(name)
+    assert detail.startswith("applied with warnings") and "later-tls" in detail and "doesn't exist" in detail
+    assert "applied with warnings" in row and "later-tls" in row
+    with pytest.raises(urllib3.exceptions.SSLError, match="unrecognized name"):  # no certificate for the host
+        https_get(console.address, host, console.ca)
+
+    _tls_secret(console.kube, console.namespace, "later-tls", console.ca)
+    console.accepted(events)
+    assert console.gateway_status(name)[0] == "serving"
+    assert eventually(lambda: _ok(https_get(console.address, host, console.ca))).body == "web GET /\n"
+
+
+def test_annotation_the_controller_refuses_shows_rejected_with_its_message(console: Console):
+    name, host, events = console.post_create(
+        "http", WEB, **{"annotations-0-key": "nginx.org/max-fails", "annotations-0-value": "lots"}
+    )
+    event = events.wait()
+    assert (event["type"], event["reason"]) == ("Warning", "Rejected")
+    detail, row = console.gateway_status(name)
+    assert detail.startswith("rejected by the gateway") and "nginx.org/max-fails" in detail
+    assert "rejected by the gateway" in row
+    assert http_get(console.address, host).status == 404  # nginx does not serve it
+
+
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split()).removeprefix("Gateway status: ")
+
+
+def _tls_secret(kube: KubeClient, namespace: str, name: str, ca: TrafficCA) -> None:
+    kube.create(
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name},
+            "type": "kubernetes.io/tls",
+            "data": {
+                "tls.crt": base64.b64encode(ca.cert_pem).decode(),
+                "tls.key": base64.b64encode(ca.key_pem).decode(),
+            },
+        },
+    )
