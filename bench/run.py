@@ -423,6 +423,7 @@ class Bench:
             f"- Python {platform.python_version()}; command: `make bench` (`python bench/run.py --runs {self.runs}`)",
             f"- kubectl: {getattr(self, 'kubectl_version', '-')}",
             f"- medians of {self.runs} runs each, measured side by side; total {time.monotonic() - started:.0f} s",
+            f"- load average when done: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine)",
             "",
             "| benchmark | console | baseline | ratio | goal |",
             "| --- | --- | --- | --- | --- |",
