@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
 import uuid
 from dataclasses import dataclass
 from html import unescape
@@ -22,6 +23,8 @@ from django.test import Client
 from django.urls import reverse
 from websockets.exceptions import InvalidStatus
 
+from kubegems_routes.dataplane import local
+from kubegems_routes.dataplane.demo import start_demo_data_plane
 from kubegems_routes.dataplane.server import CONTROLLER_NAMESPACE, DataPlane
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
@@ -340,3 +343,48 @@ def _tls_secret(kube: KubeClient, namespace: str, name: str, ca: TrafficCA) -> N
             },
         },
     )
+
+
+def test_demo_data_plane_serves_the_demo_services_and_the_printed_commands_work(
+    control_plane, operator_client, environment
+):
+    """What `make run` does as root: the tenant gateway answers; each detail page prints working commands."""
+    gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant, name="public")
+    plane = start_demo_data_plane(control_plane, gateway, environment.namespace)
+    kube = plane.kube
+    try:
+        cases = [
+            ("web-http", "http", "web", "80", "web GET /"),
+            ("api-ws", "ws", "api", "8080", "HTTP/1.1 101 Switching Protocols"),
+            ("api-grpc", "grpc", "api", "50051", "200 2"),
+        ]
+        for name, protocol, service, port, expect in cases:
+            host = f"{name}.demo.example.com"
+            events = Events(kube, environment.namespace, name)
+            data = route_data(
+                gateway,
+                name=name,
+                host=host,
+                protocol=protocol,
+                tls_secret="demo-tls" if protocol == "grpc" else "",
+                **{"paths-0-service": service, "paths-0-port": port},
+            )
+            assert operator_client.post(create_url(environment), data).status_code == 302
+            Console.accepted(events)
+            page = operator_client.get(reverse("routes:detail", args=[environment.pk, name])).content.decode()
+            block = re.search(r'id="try-commands"><code>(.*?)</code>', page, re.S)
+            assert block, f"no command printed for {protocol}"
+            commands = unescape(block.group(1)).strip().splitlines()
+            assert len(commands) == 1 and plane.address in commands[0]
+            output = eventually(lambda c=commands[0], e=expect: _runs(c, e))
+            assert expect in output
+    finally:
+        local.stop_serving(gateway.ingress_class)
+        plane.stop()
+
+
+def _runs(command: str, expect: str) -> str:
+    """Run a printed command as a user would paste it into a shell."""
+    done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=10)
+    assert expect in done.stdout, (command, done.returncode, done.stdout, done.stderr)
+    return done.stdout
