@@ -28,6 +28,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         # SIGTERM stops etcd and kube-apiserver through the same clean path as Ctrl-C.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # var/ holds the default SQLite database and etcd's data; a fresh clone has none.
+        (Path(settings.BASE_DIR) / "var").mkdir(exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         external = os.environ.get("KUBECONFIG")
         if external:
