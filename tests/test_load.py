@@ -91,6 +91,7 @@ def _login(base: str, password: str) -> requests.Session:
     return session
 
 
+@pytest.mark.slow
 def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClient):
     base, password, env = served_console
     session = _login(base, password)

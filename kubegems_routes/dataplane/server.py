@@ -260,7 +260,7 @@ class DataPlane:
         # The controller reads its own Pod and follows its owners at start-up
         # (it panics without them). Objects only: nothing schedules them.
         labels = {"app": self.name}
-        template = {
+        template: dict[str, Any] = {
             "metadata": {"labels": labels},
             "spec": {"containers": [{"name": "nginx-ingress", "image": "nginx/nginx-ingress:local"}]},
         }

@@ -55,7 +55,7 @@ class Cluster(models.Model):
     def client(self) -> KubeClient:
         from kubegems_routes.kube.client import KubeClient, cached_client
 
-        timeouts = {
+        timeouts: dict[str, float] = {
             "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": settings.KUBE_READ_TIMEOUT,
         }
@@ -63,7 +63,9 @@ class Cluster(models.Model):
         key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
         if self.in_cluster:
             return cached_client(key, lambda: KubeClient.in_cluster(**timeouts))
-        return cached_client(key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts))
+        return cached_client(
+            key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
+        )
 
 
 class Tenant(models.Model):
@@ -105,6 +107,10 @@ class Environment(models.Model):
     namespace = models.CharField(_("namespace"), max_length=63, validators=[validate_dns_label])
     type = models.CharField(_("type"), max_length=8, choices=Type.choices, default=Type.DEV)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # What the requesting user may do here: set by tenancy.access.get_environment_for_user.
+    can_write: bool = False
+    can_audit: bool = False
 
     class Meta:
         ordering = ["project__tenant__name", "project__name", "name"]
