@@ -5,8 +5,10 @@
 Everything runs side by side in one process against one local control plane:
 a real kube-apiserver + etcd, the console under gunicorn (2 workers) on
 loopback with its own SQLite file, and the official `kubernetes` client for
-the raw calls. Each measurement is the median of --runs runs (at least 5),
-interleaved with its baseline so both see the same machine state.
+the raw calls. As root it also starts the data plane (the NGINX Ingress
+Controller and nginx, backends in a network namespace) for benchmark 6.
+Each measurement is the median of --runs runs (at least 5), interleaved with
+its baseline so both see the same machine state.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class Bench:
             try:
                 if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
@@ -311,6 +313,83 @@ class Bench:
         )
         print(f"5. throughput: {rate:.1f} requests/s")
 
+    def traffic(self, control_plane, routes: int = 20, requests_each: int = 300) -> None:  # noqa: ANN001
+        """6. Through the real NGINX Ingress Controller: how soon a saved route serves, and what nginx adds."""
+        import urllib3
+
+        from kubegems_routes.dataplane.server import HTTP_BACKENDS, DataPlane, requirements_problem
+        from kubegems_routes.gateways.models import Gateway
+        from kubegems_routes.tenancy.models import Environment
+
+        problem = requirements_problem()
+        if problem:
+            self.rows.append(("6. data plane", "not run", problem, "", "report"))
+            print(f"6. data plane not run: {problem}")
+            return
+        plane = DataPlane(control_plane, ingress_class="bench-traffic").start()
+        try:
+            env = Environment.objects.create(
+                project=self.environment.project, cluster=self.cluster, name="traffic", namespace="bench-traffic"
+            )
+            self.cluster.client().ensure_namespace(env.namespace)
+            plane.publish_backends(env.namespace)  # web: Service port 80 -> backend 8081
+            gateway = Gateway.objects.create(
+                cluster=self.cluster,
+                tenant=env.project.tenant,
+                name="edge",
+                ingress_class=plane.ingress_class,
+                default_domain="*.traffic.bench.io",
+            )
+            session = self.session()
+            url = f"{self.base}/workbench/environments/{env.pk}/routes/-/new/"
+            session.get(url)
+            nginx = urllib3.HTTPConnectionPool(plane.address, 80, timeout=5, retries=False)
+            ready: list[float] = []
+            for i in range(routes):
+                host = f"t{i}.traffic.bench.io"
+                data = self.form_data(session.cookies["csrftoken"], f"bench-t{i}", host, str(gateway.pk))
+                self._expect(session.post(url, data=data, allow_redirects=False), 302)
+                saved = time.perf_counter()
+                while not self._serves(nginx, host):
+                    if time.perf_counter() - saved > 30:
+                        raise RuntimeError(f"route {host} did not serve within 30 s")
+                    time.sleep(0.002)
+                ready.append(time.perf_counter() - saved)
+            self.rows.append(
+                (
+                    f"6a. save's redirect to first 200 through nginx ({routes} routes)",
+                    f"median {median_ms(ready):.0f} ms",
+                    f"max {max(ready) * 1000:.0f} ms",
+                    "",
+                    "report",
+                )
+            )
+            print(f"6a. ready after save: median {median_ms(ready):.0f} ms, max {max(ready) * 1000:.0f} ms")
+
+            direct = urllib3.HTTPConnectionPool(plane.address, HTTP_BACKENDS["web"], timeout=5, retries=False)
+            through, straight = [], []
+            for _ in range(requests_each + 10):  # interleaved; the first 10 of each warm up
+                through.append(timed(lambda: nginx.request("GET", "/", headers={"Host": "t0.traffic.bench.io"})))
+                straight.append(timed(lambda: direct.request("GET", "/")))
+            self.report(
+                f"6b. GET through nginx vs straight to the backend ({requests_each} each, keep-alive)",
+                median_ms(through[10:]),
+                median_ms(straight[10:]),
+                "backend",
+                "report",
+            )
+        finally:
+            plane.stop()
+
+    @staticmethod
+    def _serves(pool, host: str) -> bool:  # noqa: ANN001
+        import urllib3
+
+        try:
+            return bool(pool.request("GET", "/", headers={"Host": host}).status == 200)
+        except urllib3.exceptions.HTTPError:  # a worker of the previous configuration closed a kept-alive connection
+            return False
+
     @staticmethod
     def _expect(response, status: int):  # noqa: ANN001, ANN205
         code = getattr(response, "status_code", None)
@@ -344,6 +423,7 @@ class Bench:
             f"- Python {platform.python_version()}; command: `make bench` (`python bench/run.py --runs {self.runs}`)",
             f"- kubectl: {getattr(self, 'kubectl_version', '-')}",
             f"- medians of {self.runs} runs each, measured side by side; total {time.monotonic() - started:.0f} s",
+            f"- load average when done: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine)",
             "",
             "| benchmark | console | baseline | ratio | goal |",
             "| --- | --- | --- | --- | --- |",
@@ -379,6 +459,7 @@ def main() -> int:
                 bench.htmx_toggle()
                 bench.list_at_scale()
                 bench.throughput()
+                bench.traffic(plane)
             finally:
                 bench.gunicorn.terminate()
                 bench.gunicorn.wait()

@@ -1,7 +1,9 @@
-"""Fixtures: one real control plane per test session, a fresh namespace per test.
+"""Fixtures: one real control plane per test session, a fresh namespace per test,
+and, for the traffic tests, one data plane (NGINX Ingress Controller + nginx) per session.
 
-If kube-apiserver or etcd cannot be built or started, every test that needs
-them errors with the reason (what to install); nothing is skipped.
+If kube-apiserver, etcd or the data plane cannot be built or started, every
+test that needs them errors with the reason (what to install, or that root is
+needed); nothing is skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import yaml
 
 from kubegems_routes.controlplane.build import BuildError
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
+from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
@@ -30,6 +33,22 @@ def control_plane() -> Iterator[ControlPlane]:
         pytest.fail(
             "The local Kubernetes control plane is needed and could not be started. "
             f"Install Go 1.26+ (it builds kube-apiserver and etcd) and run `make setup`.\n{exc}",
+            pytrace=False,
+        )
+    yield plane
+    plane.stop()
+
+
+@pytest.fixture(scope="session")
+def data_plane(control_plane: ControlPlane) -> Iterator[DataPlane]:
+    """The real controller serving ingress class `traffic` (HTTP/2 on), backends in its own network namespace."""
+    plane = DataPlane(control_plane, ingress_class="traffic", http2=True)
+    try:
+        plane.start()
+    except DataPlaneError as exc:
+        pytest.fail(
+            "The data plane (NGINX Ingress Controller + nginx in network and mount namespaces) is needed "
+            f"and could not be started. It needs root and `make setup` (which builds it).\n{exc}",
             pytrace=False,
         )
     yield plane

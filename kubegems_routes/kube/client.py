@@ -186,6 +186,15 @@ class KubeClient:
         )
         return list(data.get("items", []))
 
+    def list_events_from(self, namespace: str, kind: str, component: str) -> list[Manifest]:
+        """Events one component recorded on every object of a kind in the namespace (one call for a page)."""
+        data = self.request(
+            "GET",
+            f"/api/v1/namespaces/{_q(namespace)}/events",
+            query={"fieldSelector": f"involvedObject.kind={kind},source={component}"},
+        )
+        return list(data.get("items", []))
+
     # -- writes ----------------------------------------------------------------
 
     def create_ingress(self, namespace: str, manifest: Manifest) -> Manifest:
