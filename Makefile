@@ -1,7 +1,7 @@
 # The two commands: `make run` starts the console, `make test` runs the tests.
-# Both set up everything on a fresh machine: Debian's chromium (browser tests)
-# and gettext (translations) when missing, the virtualenv from
-# requirements.txt, the compiled translation catalogs, and kube-apiserver +
+# Both set up everything on a fresh machine: Debian's chromium (browser tests),
+# gettext (translations) and postgresql (the PostgreSQL test run) when missing,
+# the virtualenv from requirements.txt, the compiled translation catalogs, and kube-apiserver +
 # etcd built from Go modules into ~/.cache/kubegems-routes (about 4 minutes on
 # 2 cores the first time).
 
@@ -27,6 +27,7 @@ system-packages:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -44,10 +45,12 @@ setup: system-packages $(STAMP) messages controlplane
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
+# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start.
 test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix .

@@ -206,8 +206,14 @@ class BaseAnnotationFormSet(BaseFormSet):  # type: ignore[type-arg]
         return {f.cleaned_data["key"]: f.cleaned_data.get("value", "") for f in self.forms if f.cleaned_data.get("key")}
 
 
-PathFormSet = formset_factory(PathForm, formset=BasePathFormSet, extra=0, min_num=1, validate_min=True, max_num=50)
-AnnotationFormSet = formset_factory(AnnotationForm, formset=BaseAnnotationFormSet, extra=0, max_num=100)
+# absolute_max = max_num: a TOTAL_FORMS of 10000 builds no more rows than allowed
+# and answers a form error (Django's default would build and render 1,050).
+PathFormSet = formset_factory(
+    PathForm, formset=BasePathFormSet, extra=0, min_num=1, validate_min=True, max_num=50, absolute_max=50
+)
+AnnotationFormSet = formset_factory(
+    AnnotationForm, formset=BaseAnnotationFormSet, extra=0, max_num=100, absolute_max=100
+)
 
 FORM_FIELDS = [*RouteForm.Meta.fields, "resource_version"]
 
@@ -223,8 +229,9 @@ def initial_from_data(data: Mapping[str, str]) -> tuple[dict[str, str], list[dic
 
 
 def _rows(data: Mapping[str, str], prefix: str, fields: list[str]) -> list[dict[str, str]]:
+    limit = {"paths": PathFormSet.absolute_max, "annotations": AnnotationFormSet.absolute_max}[prefix]
     try:
-        total = min(int(data.get(f"{prefix}-TOTAL_FORMS", "0")), 100)
+        total = min(int(data.get(f"{prefix}-TOTAL_FORMS", "0")), limit)
     except ValueError:
         total = 0
     return [{f: data.get(f"{prefix}-{i}-{f}", "") for f in fields} for i in range(total)]

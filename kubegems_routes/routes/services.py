@@ -17,6 +17,7 @@ from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeEr
 from kubegems_routes.lib.validators import is_random_host_of, random_host
 from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.forms import RouteEditor
+from kubegems_routes.routes.locks import lock_ingress_class
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, find_conflicts, tenants_by_namespace
 from kubegems_routes.tenancy.models import Environment
@@ -74,10 +75,11 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
     try:
         with transaction.atomic():
             spec = _save_rows(route, editor, user, fallback_host)
+            # Under the class's lock and from etcd (not the watch cache), so a
+            # host another replica wrote a moment ago is seen.
+            lock_ingress_class(route.environment.cluster_id, spec.ingress_class)
             conflicts = find_conflicts(
-                # The watch cache is enough: the check and the create are two
-                # calls anyway, so a consistent read would not close that window.
-                client.list_ingresses(cached=True),
+                client.list_ingresses(),
                 route.environment,
                 spec.ingress_class,
                 route.name,

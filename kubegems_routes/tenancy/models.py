@@ -52,12 +52,13 @@ class Cluster(models.Model):
             if not isinstance(document, dict) or not document.get("clusters"):
                 raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
 
-    def client(self) -> KubeClient:
+    def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
+        """A client with the configured timeouts, or shorter ones (the readiness probe)."""
         from kubegems_routes.kube.client import KubeClient, cached_client
 
         timeouts = {
-            "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
-            "read_timeout": settings.KUBE_READ_TIMEOUT,
+            "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
         key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
