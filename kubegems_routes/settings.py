@@ -64,6 +64,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required when DJANGO_DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG"  # noqa: S105
+if SECRET_KEY == "change-me" and not DEBUG:  # noqa: S105 - refusing the placeholder, not using it
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the placeholder from deploy/base/secret.yaml")
 
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -129,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "kubegems_routes.workbench.context.console_settings",
             ],
         },
     }
@@ -230,6 +233,16 @@ CREDENTIALS_KEYS = envlist("KGR_CREDENTIALS_KEYS")
 # Cluster calls never hang a request: (connect, read) seconds for every call.
 KUBE_CONNECT_TIMEOUT = envfloat("KGR_KUBE_CONNECT_TIMEOUT", "3")
 KUBE_READ_TIMEOUT = envfloat("KGR_KUBE_READ_TIMEOUT", "10")
+
+# Clusters registered with in-cluster credentials use the pod's ServiceAccount
+# (KUBERNETES_SERVICE_HOST/PORT and these files, which kubelet mounts).
+KUBE_IN_CLUSTER_TOKEN_FILE = env("KGR_IN_CLUSTER_TOKEN_FILE") or "/var/run/secrets/kubernetes.io/serviceaccount/token"
+KUBE_IN_CLUSTER_CA_FILE = env("KGR_IN_CLUSTER_CA_FILE") or "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+# The TLS secret picker lists Secret names (metadata only), which needs the
+# `list secrets` permission, and RBAC cannot grant names without data. Off,
+# users type the secret's name and the console never lists Secrets.
+SECRET_PICKER = envbool("KGR_SECRET_PICKER", "true")
 
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
