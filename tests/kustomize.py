@@ -39,7 +39,8 @@ def _command() -> list[str]:
             "kustomize is needed to render deploy/: install Go 1.26+ (it builds "
             f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE_VERSION}) or kubectl.\n{result.stderr[-2000:]}"
         )
-    partial.rename(built.parent)
+    if not built.exists():  # another run may have finished the same build meanwhile
+        partial.rename(built.parent)
     return [str(built), "build"]
 
 

@@ -127,3 +127,20 @@ def test_wrong_settings_refuse_to_start_with_one_line(tmp_path, case, command):
     assert result.returncode == 2, output
     assert len(output) == 1, output
     assert output[0].startswith("kubegems-routes: refusing to start: ") and name in output[0]
+
+
+def test_replicas_starting_together_migrate_one_at_a_time(tmp_path, database_url, postgres):
+    """Each pod's init container runs migrate_locked; on PostgreSQL they queue on a lock, none fails."""
+    env = production_env(tmp_path, database_url)
+    replicas = 3 if postgres is not None else 1  # SQLite is one process on one machine
+    command = [sys.executable, "manage.py", "migrate_locked", "--noinput", "-v1"]
+    procs = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(replicas)
+    ]
+    outputs = [proc.communicate(timeout=180)[0] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * replicas, outputs
+    applied = [out.count("Applying ") for out in outputs]
+    assert sorted(applied)[-1] > 0 and sorted(applied)[:-1] == [0] * (replicas - 1), applied
+    assert "No migrations to apply" in "".join(outputs) or replicas == 1
+    manage(env, "migrate", "--check")
