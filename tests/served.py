@@ -42,8 +42,10 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workdir: Path, workers: int = 2) -> Iterator[tuple[str, Path]]:
-    """Serve until the block ends; yields the base URL and the log file (stdout and stderr)."""
+def gunicorn(
+    env: dict[str, str], workdir: Path, workers: int = 2
+) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """Serve until the block ends; yields the base URL, the log file (stdout and stderr) and the master process."""
     port = free_port()
     log_path = workdir / f"gunicorn-{port}.log"
     with log_path.open("w") as log:
@@ -68,7 +70,7 @@ def gunicorn(env: dict[str, str], workdir: Path, workers: int = 2) -> Iterator[t
             if time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}")
             time.sleep(0.2)
-        yield base, log_path
+        yield base, log_path, proc
     finally:
         proc.terminate()
         proc.wait(timeout=40)

@@ -47,7 +47,7 @@ def served_console(control_plane: ControlPlane, tmp_path: Path, database_url: st
     seeded = manage(env, "seed_demo", "--kubeconfig", str(control_plane.kubeconfig_path))
     password = re.search(r"user 'demo' password '([^']+)'", seeded.stdout).group(1)
     manage(env, "shell", "-c", SEED_RIVAL)
-    with gunicorn(env, tmp_path, workers=4) as (base, _log):
+    with gunicorn(env, tmp_path, workers=4) as (base, _log, _proc):
         yield base, password, env
 
 

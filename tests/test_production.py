@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -68,7 +70,7 @@ def test_served_console_logs_json_with_request_ids_and_serves_hashed_static_file
     env = production_env(tmp_path, database_url)
     manage(env, "migrate", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
-    with gunicorn(env, tmp_path) as (base, log_path):
+    with gunicorn(env, tmp_path) as (base, log_path, _proc):
         page = requests.get(f"{base}/login/", headers={"X-Request-ID": "probe-abc.123"}, timeout=10)
         assert page.status_code == 200
         assert page.headers["X-Request-ID"] == "probe-abc.123"
@@ -95,7 +97,7 @@ def test_served_console_logs_json_with_request_ids_and_serves_hashed_static_file
 
 def test_readiness_fails_without_the_database_while_liveness_holds(tmp_path):
     env = production_env(tmp_path, f"postgres://nobody:nothing@127.0.0.1:{free_port()}/none")
-    with gunicorn(env, tmp_path) as (base, _log):
+    with gunicorn(env, tmp_path) as (base, _log, _proc):
         assert requests.get(f"{base}/healthz", timeout=10).status_code == 200
         ready = requests.get(f"{base}/readyz", timeout=10)
         assert ready.status_code == 503
@@ -144,3 +146,34 @@ def test_replicas_starting_together_migrate_one_at_a_time(tmp_path, database_url
     assert sorted(applied)[-1] > 0 and sorted(applied)[:-1] == [0] * (replicas - 1), applied
     assert "No migrations to apply" in "".join(outputs) or replicas == 1
     manage(env, "migrate", "--check")
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_exits(tmp_path):
+    """Graceful shutdown (gunicorn.conf.py): a pod being stopped answers what it has started."""
+    listener = socket.socket()  # a cluster that accepts connections and never answers: a slow /readyz
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    env = production_env(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite3'}", KGR_READY_CLUSTER_TIMEOUT="3")
+    manage(env, "migrate", "-v0")
+    kubeconfig = _kubeconfig(listener.getsockname()[1])
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from kubegems_routes.tenancy.models import Cluster; "
+        f"Cluster.objects.create(name='slow', kubeconfig={kubeconfig!r})",
+    )
+    try:
+        with gunicorn(env, tmp_path, workers=1) as (base, _log, proc):
+            with ThreadPoolExecutor(1) as pool:
+                in_flight = pool.submit(requests.get, f"{base}/readyz", timeout=30)
+                time.sleep(1)  # the worker is inside the request, waiting on the cluster
+                stopping = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                answer = in_flight.result()
+            assert answer.status_code == 200 and answer.json()["clusters"] == {"slow": "unreachable"}
+            proc.wait(timeout=30)
+            assert proc.returncode == 0
+            assert time.monotonic() - stopping < 25  # within graceful_timeout
+    finally:
+        listener.close()

@@ -63,10 +63,9 @@ class Cluster(models.Model):
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
         key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
         if self.in_cluster:
-            files = {"token_file": settings.KUBE_IN_CLUSTER_TOKEN_FILE, "ca_file": settings.KUBE_IN_CLUSTER_CA_FILE}
+            token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
             return cached_client(
-                (*key, *files.values()),
-                lambda: KubeClient.in_cluster(**files, **timeouts),  # type: ignore[arg-type]
+                (*key, token, ca), lambda: KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
             )
         return cached_client(key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts))
 
