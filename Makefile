@@ -1,7 +1,7 @@
 # The two commands: `make run` starts the console, `make test` runs the tests.
-# Both set up everything on a fresh machine: Debian's chromium (browser tests)
-# and gettext (translations) when missing, the virtualenv from
-# requirements.txt, the compiled translation catalogs, and kube-apiserver +
+# Both set up everything on a fresh machine: Debian's chromium (browser tests),
+# gettext (translations) and postgresql (the PostgreSQL test run) when missing,
+# the virtualenv from requirements.txt, the compiled translation catalogs, and kube-apiserver +
 # etcd built from Go modules into ~/.cache/kubegems-routes (about 4 minutes on
 # 2 cores the first time), and the data plane (NGINX Ingress Controller and
 # nginx + njs, from ../shared/third_party or upstream git; about 6-14 minutes
@@ -41,6 +41,7 @@ system-packages:
 	[ -e /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -58,8 +59,10 @@ setup: system-packages $(STAMP) messages controlplane dataplane
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
+# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start.
 test: setup check
 	$(PY) -m pytest
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest
 
 # Static checks, quick: lint, format, types, Django's system checks, no missing migration.
 check: $(STAMP)
@@ -69,7 +72,7 @@ check: $(STAMP)
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py check --fail-level WARNING
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
-# A fast subset for developers: no browser, no load test (make test runs everything).
+# A fast subset for developers: SQLite, no browser, no load test (make test runs everything).
 test-fast: $(STAMP) messages controlplane dataplane
 	$(PY) -m pytest -m "not e2e and not slow"
 

@@ -66,6 +66,7 @@ class Bench:
                 "DJANGO_SECURE_COOKIES": "0",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
                 "DATABASE_URL": f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+                "DJANGO_STATIC_ROOT": str(self.workdir / "static"),
             }
         )
         import django
@@ -76,6 +77,7 @@ class Bench:
         from kubegems_routes.demo.seed import demo_users, seed_cluster_objects, seed_database
 
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", "--noinput", verbosity=0)  # hashed names, as in production
         cluster, self.environment = seed_database(self.kubeconfig)
         seed_cluster_objects(cluster, self.environment.namespace)
         self.password = next(c.password for c in demo_users() if c.username == "demo")

@@ -34,6 +34,7 @@ from kubegems_routes.routes.errors import (
     RefusedByCluster,
     StaleEdit,
 )
+from kubegems_routes.routes.locks import lock_ingress_class
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import find_conflicts, tenants_by_namespace
 from kubegems_routes.tenancy.models import Environment
@@ -177,10 +178,11 @@ def save_route(
 
 
 def _check_host(client: KubeClient, route: Route, spec: manifest.RouteSpec) -> None:
+    # Under the class's lock and from etcd (not the watch cache), so a host
+    # another replica wrote a moment ago is seen.
+    lock_ingress_class(route.environment.cluster_id, spec.ingress_class)
     conflicts = find_conflicts(
-        # The watch cache is enough: the check and the create are two calls
-        # anyway, so a consistent read would not close that window.
-        client.list_ingresses(cached=True),
+        client.list_ingresses(),
         route.environment,
         spec.ingress_class,
         route.name,

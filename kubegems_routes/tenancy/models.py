@@ -54,20 +54,26 @@ class Cluster(models.Model):
             if not isinstance(document, dict) or not document.get("clusters"):
                 raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
 
-    def client(self) -> KubeClient:
+    def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
+        """A client with the configured timeouts, or shorter ones (the readiness probe)."""
         from kubegems_routes.kube.client import KubeClient, cached_client
 
         timeouts: dict[str, float] = {
-            "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
-            "read_timeout": settings.KUBE_READ_TIMEOUT,
+            "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
         key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
         if self.in_cluster:
-            return cached_client(key, lambda: KubeClient.in_cluster(**timeouts))
-        return cached_client(
-            key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
-        )
+            token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
+            return cached_client(
+                (*key, token, ca), lambda: KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
+            )
+
+        def build() -> KubeClient:  # only on a cache miss: parsing the kubeconfig costs
+            return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
+
+        return cached_client(key, build)
 
 
 class Tenant(models.Model):
