@@ -16,9 +16,10 @@ from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.validators import is_random_host_of, random_host
 from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
-from kubegems_routes.routes.ownership import HostConflict, find_conflicts, tenants_by_namespace
+from kubegems_routes.routes.ownership import HostConflict, route_conflicts
 from kubegems_routes.tenancy.models import Environment
 
 RANDOM_HOST_TRIES = 20
@@ -74,17 +75,11 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
     try:
         with transaction.atomic():
             spec = _save_rows(route, editor, user, fallback_host)
-            conflicts = find_conflicts(
-                # The watch cache is enough: the check and the create are two
-                # calls anyway, so a consistent read would not close that window.
-                client.list_ingresses(cached=True),
-                route.environment,
-                spec.ingress_class,
-                route.name,
-                spec.host,
-                [b.path for b in spec.backends],
-                tenants_by_namespace(route.environment),
-            )
+            # The database claim keeps two console saves apart; the cluster check
+            # covers Ingresses written by others (cache, or the API server).
+            if not claim_for_route(route, spec.ingress_class, spec.host):
+                raise _HostTaken([HostConflict(spec.host, "", "")])
+            conflicts = route_conflicts(route.environment, spec, route.name)
             if conflicts:
                 raise _HostTaken(conflicts)
             body = manifest.build_ingress(spec)
@@ -98,9 +93,12 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
                 )
                 applied = client.replace_ingress(namespace, route.name, body)
             applied_in_cluster = True
+            if creating and (late := route_conflicts(route.environment, spec, route.name, written=_version(applied))):
+                raise _HostTaken(late)  # written by others a moment before ours: take ours back
             _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
     except _HostTaken as taken:
         _forget_pk(route, creating)
+        _undo(client, namespace, route.name, creating and applied_in_cluster)
         _report_conflicts(editor, taken.conflicts)
         return None
     except AlreadyExists:
@@ -130,6 +128,10 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
         _undo(client, namespace, route.name, creating and applied_in_cluster)
         raise
     return route
+
+
+def _version(applied: manifest.Manifest) -> str:
+    return str(applied.get("metadata", {}).get("resourceVersion", ""))
 
 
 def _record(

@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from kubegems_routes.kube.client import Service
 from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.validators import is_random_host_of, random_host
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.forms import RouteEditor, initial_from_data
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.services import (
@@ -93,35 +93,18 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
 def _live_ingresses(
     environment: Environment, names: list[str]
 ) -> tuple[dict[str, dict[str, Any]] | None, list[str], str]:
-    """The Ingresses of one page of routes, and the names of the namespace's unmanaged Ingresses.
-
-    Two label-selected list calls whose cost follows the page and the number of
-    unmanaged Ingresses, not the number of routes in the namespace. A route whose
-    Ingress lost its labels (edited outside) is found among the unmanaged ones.
-    """
-    client = environment.cluster.client()
+    """The Ingresses of one page of routes, the names of the unmanaged ones, or why the cluster could not tell."""
     try:
-        items = (
-            client.list_ingresses(
-                environment.namespace, label_selector=f"{manifest.LABEL_ROUTE} in ({','.join(names)})"
-            )
-            if names
-            else []
-        )
-        others = client.list_ingresses(
-            environment.namespace, label_selector=f"{manifest.LABEL_MANAGED_BY}!={manifest.MANAGED_BY}"
-        )
+        live, unlabelled = cluster_reads.page_ingresses(environment, names)
     except KubeError as exc:
         message = _("The cluster cannot be reached (%(msg)s). Showing the routes the console knows.")
         return None, [], message % {"msg": exc.message}
-    live = {item["metadata"]["name"]: item for item in others}
-    live.update({item["metadata"]["name"]: item for item in items})
-    return live, [item["metadata"]["name"] for item in others], ""
+    return live, unlabelled, ""
 
 
 def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]:
     try:
-        services = environment.cluster.client().list_services(environment.namespace)
+        services = cluster_reads.services(environment)
     except KubeError as exc:
         return None, _("Services could not be read from the cluster (%(msg)s); type the service and port.") % {
             "msg": exc.message
@@ -383,7 +366,7 @@ def service_ports(request: HttpRequest, environment_id: int) -> HttpResponse:
     error = ""
     if service_name:
         try:
-            service = environment.cluster.client().get_service(environment.namespace, service_name)
+            service = cluster_reads.service(environment, service_name)
             ports = [(str(p.port), p.label) for p in service.ports]
         except NotFound:
             error = _("There is no service %(name)s in this namespace.") % {"name": service_name}

@@ -15,6 +15,7 @@ from kubegems_routes.lib.crypto import EncryptedTextField
 from kubegems_routes.lib.validators import validate_dns_label
 
 if TYPE_CHECKING:
+    from kubegems_routes.kube.cache import ClusterCache
     from kubegems_routes.kube.client import KubeClient
 
 
@@ -53,17 +54,34 @@ class Cluster(models.Model):
                 raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
 
     def client(self) -> KubeClient:
-        from kubegems_routes.kube.client import KubeClient, cached_client
+        from kubegems_routes.kube.client import cached_client
 
-        timeouts = {
-            "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
-            "read_timeout": settings.KUBE_READ_TIMEOUT,
-        }
-        fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
-        key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
+        return cached_client(self._credentials_key(), self.new_client)
+
+    def new_client(self) -> KubeClient:
+        """A client with its own connection pool (the cache's watches hold their connections)."""
+        from kubegems_routes.kube.client import KubeClient
+
+        timeouts = {"connect_timeout": settings.KUBE_CONNECT_TIMEOUT, "read_timeout": settings.KUBE_READ_TIMEOUT}
         if self.in_cluster:
-            return cached_client(key, lambda: KubeClient.in_cluster(**timeouts))
-        return cached_client(key, lambda: KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts))
+            return KubeClient.in_cluster(**timeouts)
+        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts)
+
+    def _credentials_key(self) -> tuple[object, ...]:
+        fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
+        return (self.pk, self.in_cluster, fingerprint, settings.KUBE_CONNECT_TIMEOUT, settings.KUBE_READ_TIMEOUT)
+
+    def cache(self) -> ClusterCache | None:
+        """This process's watch-fed cache of the cluster, started on first use; None when caching is off."""
+        if not settings.KUBE_CACHE or self.pk is None:
+            return None
+        from kubegems_routes.kube.cache import ClusterCache, cache_for
+
+        return cache_for(
+            self.pk,
+            self._credentials_key(),
+            lambda: ClusterCache(self.new_client(), stall_timeout=settings.KUBE_CACHE_STALL_TIMEOUT),
+        )
 
 
 class Tenant(models.Model):
