@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -78,12 +79,12 @@ def served_console(control_plane: ControlPlane, tmp_path: Path):
         proc.wait(timeout=20)
 
 
-def _login(base: str, password: str) -> requests.Session:
+def _login(base: str, password: str, username: str = "demo") -> requests.Session:
     session = requests.Session()
     session.get(f"{base}/login/", timeout=10)
     response = session.post(
         f"{base}/login/",
-        data={"username": "demo", "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
         headers={"Referer": f"{base}/login/"},
         timeout=10,
     )
@@ -135,3 +136,67 @@ def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClie
         text=True,
     )
     assert count.stdout.strip().splitlines()[-1] == "51"
+
+
+RIVAL = """
+from django.contrib.auth import get_user_model
+from kubegems_routes.demo.seed import seed_cluster_objects
+from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
+cluster = Cluster.objects.get(name="local")
+tenant = Tenant.objects.create(name="rival")
+project = Project.objects.create(tenant=tenant, name="web")
+environment = Environment.objects.create(project=project, cluster=cluster, name="prod", namespace="{namespace}")
+user = get_user_model().objects.create_user("rival", password="{password}")
+TenantMember.objects.create(tenant=tenant, user=user, role="admin")
+seed_cluster_objects(cluster, "{namespace}")
+print("ENVIRONMENT", environment.pk)
+"""
+
+
+def test_two_tenants_racing_for_one_host_never_both_win(served_console, kube: KubeClient):
+    """20 concurrent saves of one host on the shared gateway, 10 from each of two tenants."""
+    base, password, env = served_console
+    rival_namespace = f"rival-{uuid.uuid4().hex[:8]}"
+    rival_password = uuid.uuid4().hex
+    script = RIVAL.format(namespace=rival_namespace, password=rival_password)
+    created = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rival_env = re.search(r"ENVIRONMENT (\d+)", created.stdout).group(1)
+    demo, rival = _login(base, password), _login(base, rival_password, "rival")
+    demo_env = re.search(r"/workbench/environments/(\d+)/", demo.get(f"{base}/workbench/", timeout=10).text).group(1)
+    host = f"contested-{uuid.uuid4().hex[:8]}.kubegems.io"
+
+    def job(session: requests.Session, env_id: str, i: int):
+        create = f"{base}/workbench/environments/{env_id}/routes/-/new/"
+        form = session.get(create, timeout=30).text
+        shared = re.search(r'<option value="(\d+)"[^>]*>default-gateway', form).group(1)
+        # One path each: the same tenant may share its host, not a path.
+        data = route_data(shared, name=f"race-{i:02}", host=host, csrfmiddlewaretoken=session.cookies["csrftoken"])
+        data["paths-0-path"] = f"/p{i}"
+        return session.post(create, data=data, headers={"Referer": create}, allow_redirects=False, timeout=60)
+
+    jobs = [(demo, demo_env, i) if i % 2 else (rival, rival_env, i) for i in range(20)]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        responses = list(pool.map(lambda j: job(*j), jobs))
+
+    statuses = [r.status_code for r in responses]
+    assert 500 not in statuses
+    winners = {jobs[i][1] for i, r in enumerate(responses) if r.status_code == 302}
+    assert len(winners) == 1, f"both tenants won the host: {statuses}"
+    for i, response in enumerate(responses):
+        if jobs[i][1] not in winners:
+            assert response.status_code == 200
+            assert "already served on this gateway for another tenant" in response.text
+    # The cluster agrees: every Ingress serving the host is in the winner's namespace.
+    serving = {
+        item["metadata"]["namespace"]
+        for item in kube.list_ingresses()
+        if any(rule.get("host") == host for rule in item["spec"].get("rules", []))
+    }
+    assert serving == {NAMESPACE if winners == {demo_env} else rival_namespace}
