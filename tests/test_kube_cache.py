@@ -63,9 +63,9 @@ def test_create_form_and_protocol_toggle_make_no_api_call_once_synced(kube_cache
 
 
 def test_form_reads_the_cluster_while_the_cache_is_not_synced(kube_cache, operator_client, environment):
-    # The first use starts the cache; before it has listed, the page asks the API server.
-    cache = environment.cluster.cache()
-    cache.services.synced = False  # as while it lists
+    # A cache that is not synced (starting, or its watch down) is not read: the page asks the API server.
+    cache = synced(environment.cluster)
+    cache.services.stop()
     with record_calls() as calls:
         form = operator_client.get(create_url(environment))
     assert form.status_code == 200 and "web" in form.content.decode()

@@ -256,6 +256,8 @@ class Informer(Generic[T]):
                 delay = 0.0
             except (KubeError, OSError, ValueError) as exc:
                 self._set_synced(False)
+                if self._stopping.is_set():
+                    break  # stop() broke the watch off
                 self.last_error = str(exc)
                 log.info("%s cache: %s; retrying", self.kind, exc)
                 delay = min(self._max_backoff, max(0.2, delay * 2))

@@ -93,13 +93,14 @@ def claim(cluster_id: int, tenant_id: int, ingress_class: str, host: str) -> boo
     return True
 
 
-def claim_for_route(route: Route, ingress_class: str, host: str) -> bool:
-    """Claim the route's host for its tenant, and let go of the tenant's hosts no route uses any more."""
+def claim_for_route(route: Route, ingress_class: str, host: str, *, replacing: bool) -> bool:
+    """Claim the route's host for its tenant; after an edit, let go of hosts no route uses any more."""
     environment = route.environment
     tenant_id = environment.project.tenant_id
     if not claim(environment.cluster_id, tenant_id, ingress_class, host):
         return False
-    release_unused(environment.cluster_id, tenant_id)
+    if replacing:
+        release_unused(environment.cluster_id, tenant_id)
     return True
 
 

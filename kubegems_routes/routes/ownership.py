@@ -92,10 +92,17 @@ def find_conflicts(
     return conflicts
 
 
-def tenants_by_namespace(environment: Environment) -> dict[str, int]:
-    """Namespace -> tenant id, for every environment in the route's cluster."""
-    rows = Environment.objects.filter(cluster_id=environment.cluster_id).values_list("namespace", "project__tenant_id")
-    return dict(rows)
+def tenants_by_namespace(environment: Environment, namespaces: Iterable[str]) -> dict[str, int]:
+    """Namespace -> tenant id, for the given namespaces of the route's cluster that are environments."""
+    wanted = set(namespaces) - {environment.namespace}
+    rows = (
+        Environment.objects.filter(cluster_id=environment.cluster_id, namespace__in=wanted).values_list(
+            "namespace", "project__tenant_id"
+        )
+        if wanted
+        else []
+    )
+    return {environment.namespace: environment.project.tenant_id, **dict(rows)}
 
 
 def route_conflicts(
@@ -134,6 +141,11 @@ def host_conflicts(
         # enough (the second check follows the write).
         items = cluster.client().list_ingresses(cached=not written)
         records = [slim_ingress(item) for item in items]
-    return find_conflicts(
-        records, environment, ingress_class, route_name, host, paths, tenants_by_namespace(environment)
-    )
+    # Only Ingresses of the class with an overlapping host can conflict: look up the tenants of their namespaces.
+    records = [r for r in records if r.ingress_class == ingress_class and _serves_overlapping(r, host)]
+    tenants = tenants_by_namespace(environment, {r.namespace for r in records})
+    return find_conflicts(records, environment, ingress_class, route_name, host, paths, tenants)
+
+
+def _serves_overlapping(record: IngressRecord, host: str) -> bool:
+    return any(their_host and hosts_overlap(host, their_host) for their_host, _paths in record.rules)

@@ -77,7 +77,7 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
             spec = _save_rows(route, editor, user, fallback_host)
             # The database claim keeps two console saves apart; the cluster check
             # covers Ingresses written by others (cache, or the API server).
-            if not claim_for_route(route, spec.ingress_class, spec.host):
+            if not claim_for_route(route, spec.ingress_class, spec.host, replacing=not creating):
                 raise _HostTaken([HostConflict(spec.host, "", "")])
             conflicts = route_conflicts(route.environment, spec, route.name)
             if conflicts:
