@@ -10,12 +10,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint controlplane clean bench system-packages messages
+.PHONY: setup run test test-fast check lint controlplane clean bench system-packages messages
 
-$(STAMP): requirements.txt
+# The development virtualenv: the runtime (requirements.txt) plus the test tools.
+$(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
 controlplane:
@@ -44,10 +45,20 @@ setup: system-packages $(STAMP) messages controlplane
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
-test: setup
+test: setup check
+	$(PY) -m pytest
+
+# Static checks, quick: lint, format, types, Django's system checks, no missing migration.
+check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	DJANGO_SECRET_KEY=checks-only $(PY) -m mypy
+	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py check --fail-level WARNING
+	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
+
+# A fast subset for developers: no browser, no load test (make test runs everything).
+test-fast: $(STAMP) messages controlplane
+	$(PY) -m pytest -m "not e2e and not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix .

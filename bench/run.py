@@ -456,9 +456,9 @@ class Bench:
         client = Client()
         client.force_login(get_user_model().objects.get(username="demo"))
         env = self.environment
-        url = reverse("routes:create", args=[env.pk])
+        url = reverse("routes:create-action", args=[env.pk, "secret"])
         gateway = str(env.project.tenant.gateways.get(name="public", cluster=env.cluster).pk)
-        data = {**self.form_data("", "toggle", "", gateway), "_fragment": "secret", "_action": "refresh"}
+        data = self.form_data("", "toggle", "", gateway)
         data["protocol"] = "https"
         body = urlencode(data)  # as htmx sends it
         partial, trivial = [], []

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.routes import manifest
+from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -42,6 +43,20 @@ def route_data(gateway: Gateway | int | str, **overrides: str) -> dict[str, str]
 
 def create_url(environment: Environment) -> str:
     return reverse("routes:create", args=[environment.pk])
+
+
+def action_url(environment: Environment, action: str, route: str = "") -> str:
+    """Where the form posts a row action or asks for a live fragment (preview, secret, port...)."""
+    if route:
+        return reverse("routes:edit-action", args=[environment.pk, route, action])
+    return reverse("routes:create-action", args=[environment.pk, action])
+
+
+def create_route(client, environment: Environment, **overrides: str) -> Route:
+    """Create a route through the form, as a user does; fails the test with the page if it was not saved."""
+    response = client.post(create_url(environment), route_data(tenant_gateway(environment), **overrides))
+    assert response.status_code == 302, response.content.decode()[:1500]
+    return Route.objects.get(environment=environment, name=overrides.get("name", "shop"))
 
 
 def tenant_gateway(environment: Environment) -> Gateway:

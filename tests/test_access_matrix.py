@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.routes.models import AuditEntry, Route
 from kubegems_routes.tenancy.models import EnvironmentMember, ProjectMember, Tenant, TenantMember
-from tests.helpers import create_url, route_data, tenant_gateway
+from tests.helpers import action_url, create_url, ingress, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,8 @@ MATRIX = {
     ("edit", "POST"): (302, 404, 403, 302),
     ("delete", "GET"): (302, 404, 403, 200),
     ("delete", "POST"): (302, 404, 403, 302),
-    ("ports", "GET"): (302, 404, 403, 200),
+    ("service", "POST"): (302, 404, 403, 200),
+    ("preview", "POST"): (302, 404, 403, 200),
     ("secrets", "GET"): (302, 404, 403, 200),
     ("audit", "GET"): (302, 404, 403, 200),
     ("reapply", "POST"): (302, 404, 403, 302),
@@ -42,7 +44,8 @@ def _url(name, environment):
         "create": create_url(environment),
         "edit": reverse("routes:edit", args=[env, "shop"]),
         "delete": reverse("routes:delete", args=[env, "shop"]),
-        "ports": reverse("routes:ports", args=[env]) + "?row=paths-0&paths-0-service=web",
+        "service": action_url(environment, "service"),
+        "preview": action_url(environment, "preview", "shop"),
         "secrets": reverse("routes:secrets", args=[env]),
         "audit": reverse("routes:audit", args=[env]),
         "reapply": reverse("routes:reapply", args=[env, "shop"]),
@@ -51,10 +54,30 @@ def _url(name, environment):
     }[name]
 
 
+# What each write must have done when it was allowed, and must not have done when it was refused:
+# a status alone says little, since these views also redirect when they fail.
+OUTCOMES = {
+    "create": lambda env: Route.objects.filter(environment=env, name="matrix-new").exists(),
+    "edit": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.UPDATE).exists(),
+    "delete": lambda env: not Route.objects.filter(environment=env, name="shop").exists(),
+    "reapply": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.REAPPLY).exists(),
+    "takeover": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.TAKE_OVER).exists(),
+    "import": lambda env: Route.objects.filter(environment=env, name="legacy").exists(),
+}
+
+
 @pytest.fixture
-def route(operator_client, environment):
+def route(operator_client, environment, kube):
     response = operator_client.post(create_url(environment), route_data(tenant_gateway(environment)))
     assert response.status_code == 302
+    # An Ingress the console did not make, for the import cell.
+    legacy = ingress(
+        environment.namespace,
+        name="legacy",
+        host="legacy.acme.example.com",
+        ingress_class=tenant_gateway(environment).ingress_class,
+    )
+    kube.create_ingress(environment.namespace, legacy)
     operator_client.logout()
 
 
@@ -83,14 +106,18 @@ def test_access_matrix(name, method, role, client, django_user_model, environmen
     else:
         data = {
             "create": route_data(tenant_gateway(environment), name="matrix-new", host="new.acme.example.com"),
-            "edit": route_data(tenant_gateway(environment)),
-            "import": {"name": "shop"},
+            "edit": route_data(tenant_gateway(environment), host="edited.acme.example.com"),
+            "import": {"name": "legacy"},
+            "service": route_data(tenant_gateway(environment), row="0"),
+            "preview": route_data(tenant_gateway(environment)),
         }.get(name, {})
         response = client.post(url, data)
     expected = MATRIX[(name, method)][ROLES.index(role)]
     assert response.status_code == expected, response.content.decode()[:800]
     if expected == 302 and role == "anonymous":
         assert response["Location"].startswith(reverse("login"))
+    if method == "POST" and name in OUTCOMES:
+        assert OUTCOMES[name](environment) is (role == "operator"), f"{name} as {role}"
 
 
 @pytest.mark.parametrize(

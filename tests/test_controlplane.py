@@ -66,6 +66,7 @@ def test_stopping_leaves_no_process_and_no_directory(control_plane: ControlPlane
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
 
+@pytest.mark.slow
 def test_a_killed_owner_leaves_no_orphan(control_plane: ControlPlane, tmp_path):
     """Even when the Python process is SIGKILLed (a CI time-out), etcd and kube-apiserver die with it."""
     import signal

@@ -13,7 +13,7 @@ from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient, record_calls
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant
-from tests.helpers import FreezableProxy, create_url, ingress, route_data, synced, tenant_gateway, until
+from tests.helpers import FreezableProxy, action_url, create_url, ingress, route_data, synced, tenant_gateway, until
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,8 @@ def test_create_form_and_protocol_toggle_make_no_api_call_once_synced(kube_cache
     with record_calls() as calls:
         form = operator_client.get(url)
         toggle = operator_client.post(
-            url,
-            {**route_data(tenant_gateway(environment)), "protocol": "https", "_fragment": "secret", "_action": ""},
+            action_url(environment, "secret"),
+            route_data(tenant_gateway(environment), protocol="https"),
             HTTP_HX_REQUEST="true",
         )
     assert form.status_code == 200 and toggle.status_code == 200
@@ -91,6 +91,7 @@ def test_ingress_created_a_moment_earlier_owns_the_host(kube_cache, operator_cli
         assert f"mine-{i}" not in names  # taken back if it was written before the second check
 
 
+@pytest.mark.slow
 def test_relists_after_410_gone(kube_cache, db):
     """A watch resumed from a version etcd has compacted away gets 410 Gone; the cache lists again."""
     # Without the API server's watch cache, watches are served by etcd, which
@@ -117,6 +118,7 @@ def test_relists_after_410_gone(kube_cache, db):
         kube_cache_module.stop_all()
 
 
+@pytest.mark.slow
 def test_resyncs_after_the_api_server_restarts(kube_cache, operator_client, environment, kube, control_plane):
     cache = synced(environment.cluster)
     control_plane.stop_apiserver()
@@ -157,6 +159,7 @@ def proxied_environment(environment, control_plane, settings):
     proxy.close()
 
 
+@pytest.mark.slow
 def test_stalled_watch_is_detected_and_saves_stay_right(
     kube_cache, settings, operator_client, proxied_environment, kube
 ):

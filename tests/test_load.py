@@ -92,6 +92,7 @@ def _login(base: str, password: str, username: str = "demo") -> requests.Session
     return session
 
 
+@pytest.mark.slow
 def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClient):
     base, password, env = served_console
     session = _login(base, password)
@@ -153,6 +154,7 @@ print("ENVIRONMENT", environment.pk)
 """
 
 
+@pytest.mark.slow
 def test_two_tenants_racing_for_one_host_never_both_win(served_console, kube: KubeClient):
     """20 concurrent saves of one host on the shared gateway, 10 from each of two tenants."""
     base, password, env = served_console

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 
-from kubegems_routes.lib import validators
+from kubegems_routes.lib import hosts, validators
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import is_snippet_annotation
 
@@ -78,7 +78,7 @@ def test_ports_are_numbers_or_names_and_class_is_the_gateways():
 
 
 def test_random_host_replaces_each_star_label_with_five_letters():
-    host = validators.random_host("*.apps.*.kubegems.io", random.Random(7))
+    host = hosts.random_host("*.apps.*.kubegems.io", random.Random(7))
     assert re.fullmatch(r"[a-z]{5}\.apps\.[a-z]{5}\.kubegems\.io", host)
 
 

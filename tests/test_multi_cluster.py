@@ -47,6 +47,7 @@ def _names(client: KubeClient, namespace: str) -> list[str]:
     return sorted(item["metadata"]["name"] for item in client.list_ingresses(namespace))
 
 
+@pytest.mark.slow
 def test_two_clusters_serve_pages_and_saves_while_one_is_down(
     kube_cache, operator_client, environment, second_environment, second_plane, kube
 ):
@@ -86,6 +87,7 @@ def test_two_clusters_serve_pages_and_saves_while_one_is_down(
     assert _names(kube2, second_environment.namespace) == ["shop", "while-down"]
 
 
+@pytest.mark.slow
 def test_host_ownership_is_per_cluster(kube_cache, operator_client, environment, second_environment, second_plane):
     """Another tenant's host in one cluster does not block the same host in another cluster."""
     kube2 = KubeClient.from_kubeconfig(second_plane.kubeconfig)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.helpers import create_url, route_data, tenant_gateway
+from tests.helpers import action_url, create_url, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -38,9 +38,7 @@ def test_payload_in_any_field_is_rendered_escaped(field, payload, operator_clien
         assert response.status_code in (200, 302)
         if response.status_code == 200:
             _assert_escaped(response.content.decode(), payload)
-        preview = operator_client.post(
-            create_url(environment), {**data, "_action": "refresh", "_fragment": "preview"}, **extra
-        )
+        preview = operator_client.post(action_url(environment, "preview"), data, **extra)
         _assert_escaped(preview.content.decode(), payload)
     for url in [
         reverse("routes:list", args=[environment.pk]),

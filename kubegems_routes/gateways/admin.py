@@ -13,13 +13,13 @@ from kubegems_routes.gateways.models import Gateway, GatewayAnnotation
 from kubegems_routes.kube.errors import KubeError
 
 
-class GatewayAnnotationInline(admin.TabularInline):  # type: ignore[type-arg]
+class GatewayAnnotationInline(admin.TabularInline):
     model = GatewayAnnotation
     extra = 1
     formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 60})}}
 
 
-class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
+class GatewayForm(forms.ModelForm):
     class Meta:
         model = Gateway
         fields = ["cluster", "tenant", "name", "ingress_class", "default_domain", "http2", "allow_snippets"]
@@ -35,8 +35,9 @@ class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
             raise forms.ValidationError(_("The default gateway stays shared and keeps its name."))
         return cleaned
 
+    # After the instance is built from the form (django-stubs does not declare this hook).
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         if self.errors:
             return
         # Saving a gateway makes sure its IngressClass exists; if the cluster
@@ -52,7 +53,7 @@ class GatewayForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Gateway)
-class GatewayAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class GatewayAdmin(admin.ModelAdmin):
     form = GatewayForm
     list_display = [
         "name",

@@ -99,7 +99,7 @@ class Gateway(models.Model):
         return self.tenant_id is None and self.name == DEFAULT_GATEWAY
 
     def default_ingress_class(self) -> str:
-        if self.tenant_id is None:
+        if self.tenant_id is None or self.tenant is None:
             return self.name
         return f"{self.name}-{self.tenant.name}"
 

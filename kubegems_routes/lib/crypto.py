@@ -55,7 +55,7 @@ def decrypt(stored: str) -> str:
         ) from exc
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """A TextField stored encrypted; Python code sees plain text."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:

@@ -8,9 +8,7 @@ API server stays the final validator.
 from __future__ import annotations
 
 import ipaddress
-import random
 import re
-import string
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -70,24 +68,6 @@ def validate_default_domain(value: str) -> None:
             _("Enter a domain such as *.kubegems.io: lowercase labels separated by dots."),
             code="domain",
         )
-
-
-def random_host(default_domain: str, rng: random.Random | None = None) -> str:
-    """Replace each label that is exactly '*' with 5 random lowercase letters."""
-    choice = (rng or random.SystemRandom()).choice
-    return ".".join(
-        "".join(choice(string.ascii_lowercase) for _ in range(5)) if label == "*" else label
-        for label in default_domain.split(".")
-    )
-
-
-def is_random_host_of(host: str, default_domain: str) -> bool:
-    """Whether random_host(default_domain) could have made this host."""
-    labels, pattern = host.split("."), default_domain.split(".")
-    return len(labels) == len(pattern) and all(
-        label == p if p != "*" else re.fullmatch("[a-z]{5}", label) is not None
-        for p, label in zip(pattern, labels, strict=True)
-    )
 
 
 def validate_annotation_key(value: str) -> None:

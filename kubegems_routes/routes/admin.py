@@ -21,13 +21,13 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class RoutePathInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class RoutePathInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = RoutePath
     extra = 0
 
 
 @admin.register(Route)
-class RouteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class RouteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "environment", "gateway", "host", "protocol", "created_at"]
     list_filter = ["protocol", "gateway", "environment__project__tenant"]
     search_fields = ["name", "host"]
@@ -36,7 +36,7 @@ class RouteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "user", "action", "route_name", "environment"]
     list_filter = ["action", "environment__project__tenant"]
     search_fields = ["route_name", "user__username"]

@@ -24,17 +24,6 @@ def services(environment: Environment) -> list[Service]:
     return environment.cluster.client().list_services(environment.namespace)
 
 
-def service(environment: Environment, name: str) -> Service:
-    cache = environment.cluster.cache()
-    found = cache.services_in(environment.namespace) if cache is not None else None
-    if found is None:
-        return environment.cluster.client().get_service(environment.namespace, name)
-    for item in found:
-        if item.name == name:
-            return item
-    raise NotFound(f'services "{name}" not found', 404)
-
-
 def page_ingresses(environment: Environment, names: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The Ingresses of one page of routes by name, and the names of the namespace's unmanaged Ingresses.
 

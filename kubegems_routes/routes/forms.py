@@ -1,18 +1,18 @@
 """The create/edit route form: a ModelForm plus path rows and annotation rows.
 
 ``RouteEditor`` binds the three together, validates across them (secret rules,
-gRPC needs HTTP/2, snippet policy, ports of the chosen service), builds the
-manifest preview from whatever was typed, and puts API-server errors back on
-the field they concern.
+gRPC needs HTTP/2, snippet policy, ports of the chosen service) in one round,
+gives the values a save needs (``values()``), builds the preview from whatever
+was typed, and takes errors the save reports back onto the field they concern.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -22,14 +22,20 @@ from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Service
-from kubegems_routes.kube.errors import Cause
+from kubegems_routes.lib.hosts import in_domain
+from kubegems_routes.lib.htmx import HtmxSelect
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import PathType, Route, route_spec
+from kubegems_routes.routes.services import RouteValues
 from kubegems_routes.tenancy.models import Environment
 
 SNIPPET_KEY = re.compile(r"(^|/)([-\w.]*-)?snippets?$")
 ANNOTATIONS_LIMIT = 256 * 1024  # the API server's limit on all annotations together
+MAX_PATHS = 50
+MAX_ANNOTATIONS = 100
+PATH_FIELDS = ["path", "path_type", "service", "port"]
+ANNOTATION_FIELDS = ["key", "value"]
 
 
 def is_snippet_annotation(key: str) -> bool:
@@ -37,32 +43,36 @@ def is_snippet_annotation(key: str) -> bool:
     return bool(SNIPPET_KEY.search(key.lower()))
 
 
-class RouteForm(forms.ModelForm):  # type: ignore[type-arg]
+class GatewayChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Gateway) -> str:
+        # The domain beside the name: a host is chosen for a gateway's domain.
+        return f"{obj.name} ({obj.default_domain})"
+
+
+class RouteForm(forms.ModelForm[Route]):
     # The Ingress version this edit started from, carried through the form so a
     # save can never silently overwrite a change made meanwhile.
-    resource_version = forms.CharField(widget=forms.HiddenInput, required=False)
+    resource_version = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     class Meta:
         model = Route
         fields = ["name", "gateway", "host", "protocol", "tls_secret"]
+        field_classes = {"gateway": GatewayChoiceField}
         widgets = {"tls_secret": forms.TextInput(attrs={"list": "tls-secret-options", "autocomplete": "off"})}
 
-    def __init__(self, *args: Any, environment: Environment, form_url: str = "", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, environment: Environment, action_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.environment = environment
-        if form_url:
-            # hx-* on the widget itself, so the field works however it is rendered.
-            self.fields["protocol"].widget.attrs.update(
-                {
-                    "hx-post": form_url,
-                    "hx-trigger": "change",
-                    "hx-vals": json.dumps({"_fragment": "secret", "_action": "refresh"}),
-                    "hx-target": "#secret-field",
-                    "hx-swap": "outerHTML",
-                }
-            )
-        self.fields["gateway"].queryset = Gateway.objects.for_environment(environment).select_related("tenant")
-        self.fields["gateway"].empty_label = None
+        gateway = self.fields["gateway"]
+        protocol = self.fields["protocol"]
+        assert isinstance(gateway, GatewayChoiceField) and isinstance(protocol, forms.ChoiceField)
+        if action_url:
+            # A select that reshapes the form: the protocol shows or hides the
+            # secret, the gateway decides the host's domain.
+            gateway.widget = HtmxSelect(f"{action_url}gateway/", "#host-field")
+            protocol.widget = HtmxSelect(f"{action_url}secret/", "#secret-field", choices=protocol.choices)
+        gateway.queryset = Gateway.objects.for_environment(environment).select_related("tenant")
+        gateway.empty_label = None
         self.fields["host"].widget.attrs["placeholder"] = _("random from the gateway's default domain")
         if self.instance.pk:
             self.fields["resource_version"].initial = self.instance.resource_version
@@ -74,6 +84,12 @@ class RouteForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def clean_host(self) -> str:
         return str(self.cleaned_data.get("host") or "").strip().lower()
+
+    def clean_resource_version(self) -> str:
+        value = str(self.cleaned_data.get("resource_version") or "")
+        if value and not (value.isascii() and value.isdigit()):
+            raise ValidationError(_("The form was changed in transit; reload the route and edit it again."))
+        return value
 
     def clean_name(self) -> str:
         name = str(self.cleaned_data["name"]).strip()
@@ -108,35 +124,34 @@ class PathForm(forms.Form):
     port = forms.CharField(label=_("Port"), max_length=15, validators=[validate_port])
 
     def __init__(
-        self, *args: Any, services: dict[str, Service] | None = None, ports_url: str = "", **kwargs: Any
+        self, *args: Any, services: dict[str, Service] | None = None, action_url: str = "", **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.services = services
-        if services is not None:
-            current = str(self._raw("service") or "")
-            names = list(services)
-            if current and current not in services:
-                names.append(current)
-            self.fields["service"].widget = forms.Select(
-                choices=[("", _("choose a service"))] + [(n, n) for n in names],
-                attrs={
-                    "hx-get": ports_url,
-                    "hx-trigger": "change",
-                    "hx-include": "this",
-                    "hx-vals": json.dumps({"row": self.prefix}),
-                    "hx-target": f"#{self.prefix}-port-wrap",
-                    "hx-swap": "outerHTML",
-                }
-                if ports_url
-                else {},
+        if services is None:
+            return
+        current = str(self._raw("service") or "")
+        names = list(services)
+        if current and current not in services:
+            names.append(current)
+        choices = [("", _("choose a service")), *((n, n) for n in names)]
+        self.fields["service"].widget = (
+            HtmxSelect(
+                f"{action_url}service/",
+                f"#{self.prefix}-port-wrap",
+                vals={"row": str(self.prefix).rpartition("-")[2]},
+                choices=choices,
             )
-            chosen = services.get(current)
-            if chosen is not None:
-                port_value = str(self._raw("port") or "")
-                choices = [(str(p.port), p.label) for p in chosen.ports]
-                if port_value and port_value not in {str(p.port) for p in chosen.ports}:
-                    choices.append((port_value, port_value))
-                self.fields["port"].widget = forms.Select(choices=choices)
+            if action_url
+            else forms.Select(choices=choices)
+        )
+        chosen = services.get(current)
+        if chosen is not None:
+            port_value = str(self._raw("port") or "")
+            port_choices = [(str(p.port), p.label) for p in chosen.ports]
+            if port_value and port_value not in {str(p.port) for p in chosen.ports}:
+                port_choices.append((port_value, port_value))
+            self.fields["port"].widget = forms.Select(choices=port_choices)
 
     def _raw(self, name: str) -> object:
         if self.is_bound:
@@ -172,16 +187,16 @@ class AnnotationForm(forms.Form):
         return cleaned
 
 
-class BasePathFormSet(BaseFormSet):  # type: ignore[type-arg]
+class BasePathFormSet(BaseFormSet[PathForm]):
     def __init__(
-        self, *args: Any, services: dict[str, Service] | None = None, ports_url: str = "", **kwargs: Any
+        self, *args: Any, services: dict[str, Service] | None = None, action_url: str = "", **kwargs: Any
     ) -> None:
         self.services = services
-        self.ports_url = ports_url
+        self.action_url = action_url
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        return {"services": self.services, "ports_url": self.ports_url}
+        return {"services": self.services, "action_url": self.action_url}
 
     def clean(self) -> None:
         seen: set[tuple[str, str]] = set()
@@ -192,7 +207,7 @@ class BasePathFormSet(BaseFormSet):  # type: ignore[type-arg]
             seen.add(key)
 
 
-class BaseAnnotationFormSet(BaseFormSet):  # type: ignore[type-arg]
+class BaseAnnotationFormSet(BaseFormSet[AnnotationForm]):
     def clean(self) -> None:
         seen: set[str] = set()
         for form in self.forms:
@@ -202,36 +217,81 @@ class BaseAnnotationFormSet(BaseFormSet):  # type: ignore[type-arg]
             if key:
                 seen.add(key)
 
-    def as_dict(self) -> dict[str, str]:
-        return {f.cleaned_data["key"]: f.cleaned_data.get("value", "") for f in self.forms if f.cleaned_data.get("key")}
 
-
-PathFormSet = formset_factory(PathForm, formset=BasePathFormSet, extra=0, min_num=1, validate_min=True, max_num=50)
-AnnotationFormSet = formset_factory(AnnotationForm, formset=BaseAnnotationFormSet, extra=0, max_num=100)
+# absolute_max = max_num: a posted TOTAL_FORMS of 10,000 builds 50 rows and an error, not 10,000 rows.
+PathFormSet = cast(
+    type[BasePathFormSet],
+    formset_factory(
+        PathForm,
+        formset=BasePathFormSet,
+        extra=0,
+        min_num=1,
+        validate_min=True,
+        max_num=MAX_PATHS,
+        absolute_max=MAX_PATHS,
+        validate_max=True,
+    ),
+)
+AnnotationFormSet = cast(
+    type[BaseAnnotationFormSet],
+    formset_factory(
+        AnnotationForm,
+        formset=BaseAnnotationFormSet,
+        extra=0,
+        max_num=MAX_ANNOTATIONS,
+        absolute_max=MAX_ANNOTATIONS,
+        validate_max=True,
+    ),
+)
 
 FORM_FIELDS = [*RouteForm.Meta.fields, "resource_version"]
 
 
-def initial_from_data(data: Mapping[str, str]) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
-    """Turn submitted data into initial values, so a re-rendered form shows no errors yet."""
-    form = {name: data.get(name, "") for name in FORM_FIELDS if name in data}
-    return (
-        form,
-        _rows(data, "paths", ["path", "path_type", "service", "port"]),
-        _rows(data, "annotations", ["key", "value"]),
-    )
+@dataclass
+class FormState:
+    """What the form holds, as plain values: row actions change it, then it is shown unvalidated."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    paths: list[dict[str, str]] = field(default_factory=list)
+    annotations: list[dict[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, str]) -> FormState:
+        return cls(
+            {name: data.get(name, "") for name in FORM_FIELDS if name in data},
+            _rows(data, "paths", PATH_FIELDS, MAX_PATHS),
+            _rows(data, "annotations", ANNOTATION_FIELDS, MAX_ANNOTATIONS),
+        )
+
+    @classmethod
+    def from_route(cls, route: Route) -> FormState:
+        if not route.pk:
+            return cls(paths=[{"path": "/", "path_type": PathType.PREFIX.value}])
+        paths = [
+            {"path": p.path, "path_type": p.path_type, "service": p.service, "port": p.port} for p in route.paths.all()
+        ]
+        return cls(paths=paths, annotations=[{"key": k, "value": v} for k, v in route.annotations.items()])
 
 
-def _rows(data: Mapping[str, str], prefix: str, fields: list[str]) -> list[dict[str, str]]:
+def _rows(data: Mapping[str, str], prefix: str, fields: list[str], limit: int) -> list[dict[str, str]]:
     try:
-        total = min(int(data.get(f"{prefix}-TOTAL_FORMS", "0")), 100)
+        total = min(int(data.get(f"{prefix}-TOTAL_FORMS", "0")), limit)
     except ValueError:
         total = 0
     return [{f: data.get(f"{prefix}-{i}-{f}", "") for f in fields} for i in range(total)]
 
 
+def _backend(row: Mapping[str, Any]) -> manifest.Backend:
+    return manifest.Backend(
+        path=str(row.get("path") or "/"),
+        path_type=str(row.get("path_type") or PathType.PREFIX.value),
+        service=str(row.get("service") or ""),
+        port=str(row.get("port") or ""),
+    )
+
+
 class RouteEditor:
-    """The form and its two row sets, bound to submitted data or showing initial values."""
+    """The form and its two row sets, bound to submitted data or showing a FormState."""
 
     def __init__(
         self,
@@ -239,38 +299,27 @@ class RouteEditor:
         *,
         data: Mapping[str, str] | None = None,
         instance: Route | None = None,
-        initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]] | None = None,
+        state: FormState | None = None,
         services: dict[str, Service] | None = None,
-        form_url: str = "",
-        ports_url: str = "",
+        action_url: str = "",
     ) -> None:
         self.environment = environment
-        self.conflict_diff = ""
         self.instance = instance or Route(environment=environment)
         self.services = services
+        urls = {"action_url": action_url}
         if data is not None:
-            self.form = RouteForm(data, instance=self.instance, environment=environment, form_url=form_url)
-            self.paths = PathFormSet(data, prefix="paths", services=services, ports_url=ports_url)
+            self.form = RouteForm(data, instance=self.instance, environment=environment, **urls)
+            self.paths = PathFormSet(data, prefix="paths", services=services, **urls)
             self.annotations = AnnotationFormSet(data, prefix="annotations")
             return
-        form_initial, path_rows, annotation_rows = initial or self._initial_from_instance()
-        self.form = RouteForm(initial=form_initial, instance=self.instance, environment=environment, form_url=form_url)
-        self.paths = PathFormSet(initial=path_rows or [{}], prefix="paths", services=services, ports_url=ports_url)
-        self.annotations = AnnotationFormSet(initial=annotation_rows, prefix="annotations")
-
-    def _initial_from_instance(self) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]:
-        route = self.instance
-        if not route.pk:
-            return {}, [{"path": "/", "path_type": PathType.PREFIX.value}], []
-        paths = [
-            {"path": p.path, "path_type": p.path_type, "service": p.service, "port": p.port} for p in route.paths.all()
-        ]
-        annotations = [{"key": k, "value": v} for k, v in route.annotations.items()]
-        return {}, paths, annotations
+        state = state or FormState.from_route(self.instance)
+        self.form = RouteForm(initial=state.fields, instance=self.instance, environment=environment, **urls)
+        self.paths = PathFormSet(initial=state.paths or [{}], prefix="paths", services=services, **urls)
+        self.annotations = AnnotationFormSet(initial=state.annotations, prefix="annotations")
 
     # -- values as typed, for the live preview ---------------------------------
 
-    def _value(self, name: str) -> str:
+    def value(self, name: str) -> str:
         form = self.form
         if form.is_bound:
             if form.fields[name].disabled:
@@ -282,128 +331,133 @@ class RouteEditor:
         return str(value or (form.fields[name].initial or ""))
 
     def protocol(self) -> str:
-        value = self._value("protocol")
+        value = self.value("protocol")
         return value if value in manifest.PROTOCOLS else manifest.HTTP
 
-    def gateway(self) -> Gateway | None:
-        """The chosen gateway, or the first offered (what the select shows when none is chosen)."""
-        return self._gateway
+    @functools.cached_property
+    def gateways(self) -> list[Gateway]:
+        field = self.form.fields["gateway"]
+        assert isinstance(field, GatewayChoiceField) and field.queryset is not None
+        return list(field.queryset)
 
     @functools.cached_property
-    def _gateway(self) -> Gateway | None:
-        gateways = list(self.form.fields["gateway"].queryset)
-        chosen = self._value("gateway")
-        return next((g for g in gateways if str(g.pk) == chosen), gateways[0] if gateways else None)
+    def gateway(self) -> Gateway | None:
+        """The chosen gateway, or the first offered (what the select shows when none is chosen)."""
+        chosen = self.value("gateway")
+        return next((g for g in self.gateways if str(g.pk) == chosen), self.gateways[0] if self.gateways else None)
 
-    def _row_values(self, formset: BaseFormSet, fields: list[str]) -> list[dict[str, str]]:  # type: ignore[type-arg]
+    def host_warning(self) -> str:
+        """A typed host outside the gateway's default domain is allowed, but said."""
+        host, gateway = self.value("host").strip().lower(), self.gateway
+        if not host or gateway is None or in_domain(host, gateway.default_domain):
+            return ""
+        return str(
+            _(
+                "%(host)s is not under the domain %(domain)s of gateway %(gateway)s; "
+                "check that its DNS points to this gateway."
+            )
+            % {"host": host, "gateway": gateway.name, "domain": gateway.default_domain}
+        )
+
+    def _rows_as_typed(self, formset: BaseFormSet[Any], fields: Sequence[str]) -> list[dict[str, str]]:
         if formset.is_bound:
             return [{f: str(form.data.get(form.add_prefix(f), "") or "") for f in fields} for form in formset.forms]
         return [{f: str(form.initial.get(f, "") or "") for f in fields} for form in formset.forms]
 
     def preview_spec(self, host: str = "") -> manifest.RouteSpec | None:
-        gateway = self.gateway()
-        if gateway is None:
+        """The Ingress as typed so far; an empty host shows ``host``, the one saving will use."""
+        if self.gateway is None:
             return None
-        backends = tuple(
-            manifest.Backend(
-                path=row["path"] or "/",
-                path_type=row["path_type"] or PathType.PREFIX.value,
-                service=row["service"],
-                port=row["port"],
-            )
-            for row in self._row_values(self.paths, ["path", "path_type", "service", "port"])
-        )
         annotations = {
             row["key"].strip(): row["value"]
-            for row in self._row_values(self.annotations, ["key", "value"])
+            for row in self._rows_as_typed(self.annotations, ANNOTATION_FIELDS)
             if row["key"].strip()
         }
         return route_spec(
             environment=self.environment,
-            gateway=gateway,
-            name=self._value("name"),
-            host=self._value("host").strip().lower() or host,
+            gateway=self.gateway,
+            name=self.value("name"),
+            host=self.value("host").strip().lower() or host,
             protocol=self.protocol(),
-            tls_secret=self._value("tls_secret"),
-            backends=backends,
+            tls_secret=self.value("tls_secret"),
+            backends=tuple(_backend(row) for row in self._rows_as_typed(self.paths, PATH_FIELDS)),
             annotations=annotations,
         )
 
     # -- validation --------------------------------------------------------------
 
     def is_valid(self) -> bool:
+        """Every check in one round: a user fixes all of them in one go."""
         valid = all([self.form.is_valid(), self.paths.is_valid(), self.annotations.is_valid()])
-        if not valid:
-            return False
-        gateway: Gateway = self.form.cleaned_data["gateway"]
-        annotations = self.annotations.as_dict()
-        for form in self.annotations.forms:
-            key = form.cleaned_data.get("key")
-            if key and is_snippet_annotation(key) and not gateway.allow_snippets:
+        gateway = self.form.cleaned_data.get("gateway") or self.gateway
+        keys = [form.cleaned_data.get("key") for form in self.annotations.forms if hasattr(form, "cleaned_data")]
+        for form, key in zip(self.annotations.forms, keys, strict=False):
+            if key and is_snippet_annotation(key) and gateway is not None and not gateway.allow_snippets:
                 form.add_error(
                     "key",
                     _("Snippet annotations inject NGINX configuration; gateway %(gateway)s does not allow them.")
                     % {"gateway": gateway.name},
                 )
                 valid = False
-        if sum(len(k) + len(v) for k, v in annotations.items()) > ANNOTATIONS_LIMIT:
+        size = sum(len(k) + len(v) for k, v in self._annotation_dict().items())
+        if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))
             valid = False
         return valid
 
-    def cleaned_backends(self) -> tuple[manifest.Backend, ...]:
-        return tuple(
-            manifest.Backend(
-                path=f.cleaned_data["path"],
-                path_type=f.cleaned_data["path_type"],
-                service=f.cleaned_data["service"],
-                port=f.cleaned_data["port"],
-            )
-            for f in self.paths.forms
+    def _annotation_dict(self) -> dict[str, str]:
+        return {
+            str(f.cleaned_data["key"]): str(f.cleaned_data.get("value", ""))
+            for f in self.annotations.forms
+            if getattr(f, "cleaned_data", {}).get("key")
+        }
+
+    def values(self) -> RouteValues:
+        """What the route should become; only after is_valid()."""
+        data = self.form.cleaned_data
+        return RouteValues(
+            gateway=data["gateway"],
+            host=data["host"],
+            protocol=data["protocol"],
+            tls_secret=data["tls_secret"],
+            backends=tuple(_backend(f.cleaned_data) for f in self.paths.forms),
+            annotations=self._annotation_dict(),
         )
 
-    def cleaned_annotations(self) -> dict[str, str]:
-        return self.annotations.as_dict()
-
-    # -- errors from the API server ----------------------------------------------------
-
-    _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
-        (re.compile(r"^metadata\.name"), "name"),
-        (re.compile(r"^spec\.rules\[\d+\]\.host"), "host"),
-        (re.compile(r"^spec\.tls\[\d+\]\.hosts"), "host"),
-        (re.compile(r"^spec\.tls\[\d+\]\.secretName"), "tls_secret"),
-        (re.compile(r"^spec\.ingressClassName"), "gateway"),
-    )
-    _PATH_CAUSE = re.compile(r"^spec\.rules\[\d+\]\.http\.paths\[(\d+)\]\.(\w+)(?:\.service\.(\w+))?")
-
-    def add_cluster_errors(self, causes: list[Cause], message: str) -> None:
-        """Put each 422 cause on the field it names; the rest on the form as a whole."""
-        placed = False
-        for cause in causes:
-            text = f"{cause.message}" if cause.message else message
-            for pattern, field in self._CAUSE_FIELDS:
-                if pattern.match(cause.field):
-                    self.form.add_error(field, text)
-                    placed = True
-                    break
-            else:
-                match = self._PATH_CAUSE.match(cause.field)
-                if match and int(match.group(1)) < len(self.paths.forms):
-                    row = self.paths.forms[int(match.group(1))]
-                    part, service_part = match.group(2), match.group(3)
-                    field = {"path": "path", "pathType": "path_type"}.get(part) or (
-                        "port" if service_part == "port" else "service"
-                    )
-                    row.add_error(field, text)
-                    placed = True
-                elif cause.field.startswith("metadata.annotations") and self.annotations.forms:
-                    self.annotations.forms[0].add_error("key", text)
-                    placed = True
-        if not placed:
+    def add_error(self, field: str | None, message: str, row: int | None = None) -> None:
+        """Put an error on a route field, a path row's field, or the form as a whole (``None``)."""
+        if field in PATH_FIELDS and row is not None and row < len(self.paths.forms):
+            self.paths.forms[row].add_error(field, message)
+        elif field == "annotations" and self.annotations.forms:
+            self.annotations.forms[0].add_error("key", message)
+        elif field in self.form.fields and not self.form.fields[field].disabled:
+            self.form.add_error(field, message)
+        else:
             self.form.add_error(None, message)
+
+    def errors(self) -> list[tuple[str, str, str]]:
+        """(input id, label, message) of every error, in the order of the page: the error summary's links."""
+        found: list[tuple[str, str, str]] = [("route-form", "", str(e)) for e in self.form.non_field_errors()]
+        for name in self.form.fields:
+            bound = self.form[name]
+            found += [(bound.auto_id or "", str(bound.label), str(e)) for e in self.form.errors.get(name, [])]
+        for formset, what in ((self.paths, _("Path %(n)s")), (self.annotations, _("Annotation %(n)s"))):
+            found += [("route-form", "", str(e)) for e in formset.non_form_errors()]
+            for index, row in enumerate(formset.forms):
+                for name in row.fields:
+                    bound = row[name]
+                    label = f"{what % {'n': index + 1}} · {bound.label}"
+                    found += [(bound.auto_id or "", label, str(e)) for e in row.errors.get(name, [])]
+        return found
 
     @property
     def has_errors(self) -> bool:
-        return bool(
-            self.form.errors or any(self.paths.errors) or self.paths.non_form_errors() or any(self.annotations.errors)
-        )
+        return bool(self.errors())
+
+    def focus(self, element_id: str) -> None:
+        """Focus this input when the page or the swapped fragment appears (htmx honours autofocus)."""
+        for form in [self.form, *self.paths.forms, *self.annotations.forms]:
+            for name in form.fields:
+                if form[name].auto_id == element_id:
+                    form.fields[name].widget.attrs["autofocus"] = True
+                    return

@@ -128,6 +128,31 @@ def build_ingress(spec: RouteSpec) -> dict[str, Any]:
     }
 
 
+# Where a field path of the API server's answer (spec.rules[0].host) points in a route.
+_CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^metadata\.name"), "name"),
+    (re.compile(r"^metadata\.annotations"), "annotations"),
+    (re.compile(r"^spec\.rules\[\d+\]\.host"), "host"),
+    (re.compile(r"^spec\.tls\[\d+\]\.hosts"), "host"),
+    (re.compile(r"^spec\.tls\[\d+\]\.secretName"), "tls_secret"),
+    (re.compile(r"^spec\.ingressClassName"), "gateway"),
+)
+_PATH_CAUSE = re.compile(r"^spec\.rules\[\d+\]\.http\.paths\[(\d+)\]\.(\w+)(?:\.service\.(\w+))?")
+
+
+def route_field(field_path: str) -> tuple[str, int | None] | None:
+    """The route field (and path row) an Ingress field path concerns, or None."""
+    for pattern, name in _CAUSE_FIELDS:
+        if pattern.match(field_path):
+            return name, None
+    match = _PATH_CAUSE.match(field_path)
+    if match is None:
+        return None
+    part, service_part = match.group(2), match.group(3)
+    name = {"path": "path", "pathType": "path_type"}.get(part) or ("port" if service_part == "port" else "service")
+    return name, int(match.group(1))
+
+
 def access_urls(host: str, paths: list[str], tls: bool) -> list[str]:
     scheme = "https" if tls else "http"
     return [f"{scheme}://{host}{path}" for path in paths]

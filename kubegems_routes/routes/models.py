@@ -60,6 +60,9 @@ class Route(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The cluster's state of the route's Ingress (routes.drift.Sync), set by the list view per page.
+    sync: str = ""
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("route")
@@ -74,10 +77,7 @@ class Route(models.Model):
         return manifest.needs_tls(self.protocol)
 
     def backends(self) -> tuple[manifest.Backend, ...]:
-        return tuple(
-            manifest.Backend(path=p.path, path_type=p.path_type, service=p.service, port=p.port)
-            for p in self.paths.all()
-        )
+        return tuple(p.backend() for p in self.paths.all())
 
     def spec(self) -> manifest.RouteSpec:
         """What this route becomes, given its gateway and environment (pure data)."""
@@ -110,6 +110,20 @@ class RoutePath(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} -> {self.service}:{self.port}"
+
+    @classmethod
+    def from_backend(cls, route: Route, position: int, backend: manifest.Backend) -> RoutePath:
+        return cls(
+            route=route,
+            position=position,
+            path=backend.path,
+            path_type=backend.path_type,
+            service=backend.service,
+            port=backend.port,
+        )
+
+    def backend(self) -> manifest.Backend:
+        return manifest.Backend(path=self.path, path_type=self.path_type, service=self.service, port=self.port)
 
 
 def route_spec(
@@ -164,3 +178,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.route_name}"
+
+    def manifest_yaml(self) -> str:
+        return manifest.to_yaml(self.manifest) if self.manifest else ""

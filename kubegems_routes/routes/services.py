@@ -1,28 +1,59 @@
 """Save routes to the database and the cluster together, or not at all.
 
-The database writes happen inside a transaction and the cluster call comes
-last inside it: if the API server refuses, the transaction rolls back; if the
-commit fails after the cluster accepted, the cluster change is undone.
+The services take plain values (a route and what it should become) and raise
+the errors of ``routes.errors``; the views put those on the form. The database
+writes happen inside a transaction and the cluster call comes last inside it:
+if the API server refuses, the transaction rolls back; if the commit fails
+after the cluster accepted, the cluster change is undone.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
-from kubegems_routes.lib.validators import is_random_host_of, random_host
+from kubegems_routes.lib.hosts import is_random_host_of, random_host
 from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.claims import claim_for_route
-from kubegems_routes.routes.forms import RouteEditor
+from kubegems_routes.routes.errors import (
+    ClusterUnavailable,
+    FieldProblem,
+    HostTaken,
+    IngressMissing,
+    NameTaken,
+    NotImportable,
+    RefusedByCluster,
+    StaleEdit,
+)
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, route_conflicts
 from kubegems_routes.tenancy.models import Environment
 
+logger = logging.getLogger(__name__)
+
 RANDOM_HOST_TRIES = 20
+
+
+@dataclass(frozen=True)
+class RouteValues:
+    """What a route should become: validated values, no form and no request."""
+
+    gateway: Gateway
+    host: str  # empty: a random host from the gateway's default domain
+    protocol: str
+    tls_secret: str
+    backends: tuple[manifest.Backend, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
 
 
 def unique_random_host(gateway: Gateway) -> str:
@@ -34,109 +65,133 @@ def unique_random_host(gateway: Gateway) -> str:
     raise RuntimeError(f"no free random host in {gateway.default_domain} after {RANDOM_HOST_TRIES} tries")
 
 
-def _host_for(gateway: Gateway, fallback_host: str) -> str:
-    """The suggested host the preview showed, if it is still free; else a new random one."""
+def _host_for(gateway: Gateway, suggested_host: str) -> str:
+    """The random host the preview showed, if it is still free; else a new random one."""
     if (
-        fallback_host
-        and not Route.objects.filter(host=fallback_host).exists()
-        and is_random_host_of(fallback_host, gateway.default_domain)
+        suggested_host
+        and is_random_host_of(suggested_host, gateway.default_domain)
+        and not Route.objects.filter(host=suggested_host).exists()
     ):
-        return fallback_host
+        return suggested_host
     return unique_random_host(gateway)
 
 
-def _save_rows(route: Route, editor: RouteEditor, user: AbstractBaseUser, fallback_host: str) -> manifest.RouteSpec:
-    data = editor.form.cleaned_data
-    route.gateway = data["gateway"]
-    route.host = data["host"] or _host_for(route.gateway, fallback_host)
-    route.protocol = data["protocol"]
-    route.tls_secret = data["tls_secret"] if manifest.needs_tls(route.protocol) else ""
-    route.annotations = editor.cleaned_annotations()
-    route.updated_by = user  # type: ignore[assignment]
-    if not route.pk:
-        route.name = data["name"]
-        route.created_by = user  # type: ignore[assignment]
+@contextlib.contextmanager
+def _cluster_errors(what: str) -> Iterator[None]:
+    """Any other cluster failure, in words for tenants; the API server's own text goes to the log."""
+    try:
+        yield
+    except KubeError as exc:
+        logger.warning("cluster call failed while %s: %s", what, exc.message)
+        raise ClusterUnavailable(
+            _("The cluster cannot be reached or did not answer; nothing was changed. Try again in a moment."),
+            detail=exc.message,
+        ) from exc
+
+
+def _store(route: Route, values: RouteValues, user: User) -> None:
+    """Write the route's row and its path rows (inside the caller's transaction)."""
+    route.gateway = values.gateway
+    route.host = values.host
+    route.protocol = values.protocol
+    route.tls_secret = values.tls_secret if manifest.needs_tls(values.protocol) else ""
+    route.annotations = dict(values.annotations)
+    route.updated_by = user
+    if route.pk is None:
+        route.created_by = user
     route.save()
     route.paths.all().delete()
-    RoutePath.objects.bulk_create(
-        RoutePath(route=route, position=i, path=b.path, path_type=b.path_type, service=b.service, port=b.port)
-        for i, b in enumerate(editor.cleaned_backends())
-    )
-    return route.spec()
+    RoutePath.objects.bulk_create(RoutePath.from_backend(route, i, b) for i, b in enumerate(values.backends))
 
 
-def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: str = "") -> Route | None:
-    """Create or update the route and its Ingress; on failure, errors land on the editor's fields."""
-    route = editor.instance
+def save_route(
+    route: Route, values: RouteValues, user: User, *, suggested_host: str = "", resource_version: str = ""
+) -> Route:
+    """Create (``route.pk`` unset) or update the route and its Ingress, or raise a RouteError and change nothing.
+
+    An update carries ``resource_version``, the Ingress version the edit started
+    from: if anyone changed the Ingress since, the API server refuses (StaleEdit).
+    """
     creating = route.pk is None
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
+    host = values.host or _host_for(values.gateway, suggested_host)
+    values = dataclasses.replace(values, host=host)
+    body: Manifest = {}
     applied_in_cluster = False
     try:
         with transaction.atomic():
-            spec = _save_rows(route, editor, user, fallback_host)
-            # The database claim keeps two console saves apart; the cluster check
-            # covers Ingresses written by others (cache, or the API server).
-            if not claim_for_route(route, spec.ingress_class, spec.host, replacing=not creating):
-                raise _HostTaken([HostConflict(spec.host, "", "")])
-            conflicts = route_conflicts(route.environment, spec, route.name)
-            if conflicts:
-                raise _HostTaken(conflicts)
+            _store(route, values, user)
+            spec = route.spec()
+            _check_host(route, spec, replacing=not creating)
             body = manifest.build_ingress(spec)
             if creating:
                 applied = client.create_ingress(namespace, body)
             else:
-                # Optimistic concurrency: the version the user started editing
-                # from; if anyone changed the Ingress since, the API server says 409.
-                body["metadata"]["resourceVersion"] = (
-                    editor.form.cleaned_data.get("resource_version") or route.resource_version
-                )
+                body["metadata"]["resourceVersion"] = resource_version or route.resource_version
                 applied = client.replace_ingress(namespace, route.name, body)
             applied_in_cluster = True
-            if creating and (late := route_conflicts(route.environment, spec, route.name, written=_version(applied))):
-                raise _HostTaken(late)  # written by others a moment before ours: take ours back
+            if creating:
+                # Again, once the cache has seen this write: an Ingress written by
+                # others a moment before ours is found, and ours is taken back.
+                _check_host(route, spec, written=str(applied.get("metadata", {}).get("resourceVersion", "")))
             _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
-    except _HostTaken as taken:
+    except AlreadyExists as exc:
         _forget_pk(route, creating)
-        _undo(client, namespace, route.name, creating and applied_in_cluster)
-        _report_conflicts(editor, taken.conflicts)
-        return None
-    except AlreadyExists:
-        _forget_pk(route, creating)
-        editor.form.add_error(
-            "name",
-            _("An Ingress named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace},
-        )
-        return None
-    except Conflict:
-        _report_stale_edit(editor, client, namespace, route.name, body)
-        return None
+        raise NameTaken(
+            _("An Ingress named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace}
+        ) from exc
+    except Conflict as exc:
+        raise StaleEdit(
+            _(
+                "The Ingress was changed by someone else (another user or kubectl) since you opened this form, "
+                "so nothing was saved."
+            ),
+            diff=_stale_diff(client, namespace, route.name, body),
+        ) from exc
+    except NotFound as exc:
+        raise IngressMissing(
+            _("The route's Ingress no longer exists in the cluster, so nothing was saved. Re-apply the route first.")
+        ) from exc
     except Invalid as exc:
         _forget_pk(route, creating)
-        editor.add_cluster_errors(exc.causes, _("The cluster refused the route: %(msg)s") % {"msg": exc.message})
-        return None
+        raise RefusedByCluster(
+            _("The cluster refused the route: %(msg)s") % {"msg": exc.message},
+            problems=[
+                FieldProblem(found[0], cause.message or exc.message, found[1])
+                for cause in exc.causes
+                if (found := manifest.route_field(cause.field)) is not None
+            ],
+        ) from exc
     except KubeError as exc:
         _forget_pk(route, creating)
-        editor.form.add_error(None, _("The cluster could not save the route: %(msg)s") % {"msg": exc.message})
-        return None
-    except IntegrityError:
+        logger.warning("saving route %s/%s failed: %s", namespace, route.name, exc.message)
+        raise ClusterUnavailable(
+            _("The cluster could not save the route; nothing was changed. Try again in a moment."),
+            detail=exc.message,
+        ) from exc
+    except IntegrityError as exc:
         _forget_pk(route, creating)
         _undo(client, namespace, route.name, creating and applied_in_cluster)
-        editor.form.add_error("name", _("A route with this name already exists in this environment."))
-        return None
+        raise NameTaken(_("A route with this name already exists in this environment.")) from exc
     except BaseException:
+        _forget_pk(route, creating)
         _undo(client, namespace, route.name, creating and applied_in_cluster)
         raise
     return route
 
 
-def _version(applied: manifest.Manifest) -> str:
-    return str(applied.get("metadata", {}).get("resourceVersion", ""))
+def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:
+    """Refuse a host another tenant holds: by the database claim (two console saves racing), and by the
+    cluster's Ingresses (written by anyone; ``written`` is this save's own write, for the check after it)."""
+    if not written and not claim_for_route(route, spec.ingress_class, spec.host, replacing=replacing):
+        raise HostTaken(_("The host is already served on this gateway."), conflicts=[HostConflict(spec.host, "", "")])
+    conflicts = route_conflicts(route.environment, spec, route.name, written=written)
+    if conflicts:
+        raise HostTaken(_("The host is already served on this gateway."), conflicts=conflicts)
 
 
-def _record(
-    route: Route, applied: manifest.Manifest, action: str, user: AbstractBaseUser | None, body: manifest.Manifest
-) -> None:
+def _record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:
     route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
     Route.objects.filter(pk=route.pk).update(resource_version=route.resource_version)
     AuditEntry.objects.create(
@@ -144,24 +199,13 @@ def _record(
     )
 
 
-def _report_stale_edit(
-    editor: RouteEditor, client: KubeClient, namespace: str, name: str, body: manifest.Manifest
-) -> None:
-    """Nothing was overwritten; show the user how the Ingress differs from what they were about to apply."""
+def _stale_diff(client: KubeClient, namespace: str, name: str, body: Manifest) -> str:
+    """How the Ingress differs from what the user was about to apply ('' when it is gone)."""
     try:
-        live: manifest.Manifest | None = client.get_ingress(namespace, name)
+        live = client.get_ingress(namespace, name)
     except KubeError:
-        live = None
-    editor.form.add_error(
-        None,
-        _(
-            "The Ingress was changed by someone else (another user or kubectl) since you opened this form, "
-            "so nothing was saved. Review the differences, then reload the route and edit it again."
-        ),
-    )
-    editor.conflict_diff = (
-        drift.diff(body, live, "your edit", "the cluster now") if live else _("The Ingress was deleted meanwhile.")
-    )
+        return ""
+    return drift.diff(body, live, "your edit", "the cluster now")
 
 
 def _undo(client: KubeClient, namespace: str, name: str, created: bool) -> None:
@@ -170,46 +214,44 @@ def _undo(client: KubeClient, namespace: str, name: str, created: bool) -> None:
         client.delete_ingress(namespace, name)
 
 
-class _HostTaken(Exception):
-    def __init__(self, conflicts: list[HostConflict]) -> None:
-        super().__init__("host taken")
-        self.conflicts = conflicts
-
-
-def _report_conflicts(editor: RouteEditor, conflicts: list[HostConflict]) -> None:
-    for conflict in conflicts:
-        if not conflict.path:
-            # Another tenant's Ingress: name the host, not where it lives.
-            editor.form.add_error(
-                "host",
-                _("Host %(host)s is already served on this gateway for another tenant.") % {"host": conflict.host},
-            )
-            return
-        for row in editor.paths.forms:
-            if row.cleaned_data.get("path") == conflict.path:
-                row.add_error(
-                    "path",
-                    _("%(host)s%(path)s is already served by Ingress %(ns)s/%(name)s.")
-                    % {
-                        "host": conflict.host,
-                        "path": conflict.path,
-                        "ns": conflict.namespace,
-                        "name": conflict.ingress,
-                    },
-                )
-
-
 def _forget_pk(route: Route, creating: bool) -> None:
     # The transaction rolled back: a new route was never stored.
     if creating:
         route.pk = None
-        route.id = None  # type: ignore[assignment]
 
 
-def delete_route(route: Route, user: AbstractBaseUser | None = None) -> None:
+@dataclass(frozen=True)
+class EditStart:
+    """Where an edit starts: the Ingress version to carry, and how the cluster differs from the route."""
+
+    resource_version: str
+    sync: drift.Sync
+    diff: str = ""
+
+
+def start_edit(route: Route) -> EditStart:
+    """Read the route's Ingress, so an edit starts from the cluster's current version, never a stale one."""
+    client = route.environment.cluster.client()
+    expected = manifest.build_ingress(route.spec())
+    try:
+        live = client.get_ingress(route.environment.namespace, route.name)
+    except NotFound:
+        return EditStart(route.resource_version, drift.Sync.MISSING)
+    except KubeError as exc:
+        logger.warning("reading Ingress %s/%s failed: %s", route.environment.namespace, route.name, exc.message)
+        return EditStart(route.resource_version, drift.Sync.UNKNOWN)
+    sync = drift.sync_state(expected, live)
+    return EditStart(
+        live["metadata"]["resourceVersion"],
+        sync,
+        drift.diff(expected, live, "the route", "the cluster") if sync == drift.Sync.CHANGED else "",
+    )
+
+
+def delete_route(route: Route, user: User | None = None) -> None:
     """Delete the Ingress (already gone is fine), then the row; a cluster error keeps both."""
     client = route.environment.cluster.client()
-    with transaction.atomic():
+    with _cluster_errors("deleting a route"), transaction.atomic():
         AuditEntry.objects.create(
             environment=route.environment, route_name=route.name, action=AuditEntry.Action.DELETE, user=user
         )
@@ -217,12 +259,12 @@ def delete_route(route: Route, user: AbstractBaseUser | None = None) -> None:
         route.delete()
 
 
-def reapply_route(route: Route, user: AbstractBaseUser) -> None:
+def reapply_route(route: Route, user: User) -> None:
     """Make the cluster hold the route again: recreate a deleted Ingress or overwrite an edited one."""
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
     body = manifest.build_ingress(route.spec())
-    with transaction.atomic():
+    with _cluster_errors("re-applying a route"), transaction.atomic():
         try:
             live = client.get_ingress(namespace, route.name)
         except NotFound:
@@ -233,14 +275,8 @@ def reapply_route(route: Route, user: AbstractBaseUser) -> None:
         _record(route, applied, AuditEntry.Action.REAPPLY, user, body)
 
 
-class NotImportable(Exception):
-    """The Ingress uses something a route cannot express; the message says what."""
-
-
-def route_fields_from_ingress(
-    ingress: manifest.Manifest, environment: Environment
-) -> tuple[Gateway, dict[str, str], tuple[manifest.Backend, ...], dict[str, str]]:
-    """Read an Ingress back into a route's fields: gateway, scalar fields, backends, own annotations."""
+def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteValues:
+    """Read an Ingress back into a route's values; NotImportable says what a route cannot express."""
     spec = ingress.get("spec") or {}
     ingress_class = spec.get("ingressClassName") or ""
     gateway = Gateway.objects.for_environment(environment).filter(ingress_class=ingress_class).first()
@@ -279,59 +315,40 @@ def route_fields_from_ingress(
     # Keep only what differs from the gateway's defaults and the protocol's own:
     # the rest comes back by itself when the route is built.
     base = {**gateway.annotation_dict(), **generated}
-    own = {k: v for k, v in annotations.items() if base.get(k) != v}
-    fields = {
-        "host": rules[0].get("host", ""),
-        "protocol": protocol,
-        "tls_secret": (tls[0].get("secretName") or "") if tls else "",
-    }
-    return gateway, fields, tuple(backends), own
-
-
-def _store_fields(
-    route: Route,
-    gateway: Gateway,
-    fields: dict[str, str],
-    backends: tuple[manifest.Backend, ...],
-    annotations: dict[str, str],
-    user: AbstractBaseUser,
-) -> None:
-    route.gateway = gateway
-    route.host = fields["host"]
-    route.protocol = fields["protocol"]
-    route.tls_secret = fields["tls_secret"]
-    route.annotations = annotations
-    route.updated_by = user  # type: ignore[assignment]
-    if route.pk is None:
-        route.created_by = user  # type: ignore[assignment]
-    route.save()
-    route.paths.all().delete()
-    RoutePath.objects.bulk_create(
-        RoutePath(route=route, position=i, path=b.path, path_type=b.path_type, service=b.service, port=b.port)
-        for i, b in enumerate(backends)
+    return RouteValues(
+        gateway=gateway,
+        host=rules[0].get("host", ""),
+        protocol=protocol,
+        tls_secret=(tls[0].get("secretName") or "") if tls else "",
+        backends=tuple(backends),
+        annotations={k: v for k, v in annotations.items() if base.get(k) != v},
     )
 
 
-def take_over(route: Route, user: AbstractBaseUser) -> None:
+def take_over(route: Route, user: User) -> None:
     """Make the route what the cluster holds (after an edit outside the console), and label it as ours."""
     _adopt(route, user, AuditEntry.Action.TAKE_OVER)
 
 
-def import_ingress(environment: Environment, name: str, user: AbstractBaseUser) -> Route:
+def import_ingress(environment: Environment, name: str, user: User) -> Route:
     """Turn an Ingress the console did not create into a route."""
     route = Route(environment=environment, name=name)
     _adopt(route, user, AuditEntry.Action.IMPORT)
     return route
 
 
-def _adopt(route: Route, user: AbstractBaseUser, action: str) -> None:
+def _adopt(route: Route, user: User, action: str) -> None:
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
-    live = client.get_ingress(namespace, route.name)
-    gateway, fields, backends, annotations = route_fields_from_ingress(live, route.environment)
-    with transaction.atomic():
-        _store_fields(route, gateway, fields, backends, annotations, user)
-        body = manifest.build_ingress(route.spec())
-        body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        applied = client.replace_ingress(namespace, route.name, body)
-        _record(route, applied, action, user, body)
+    with _cluster_errors("adopting an Ingress"):
+        try:
+            live = client.get_ingress(namespace, route.name)
+        except NotFound as exc:
+            raise IngressMissing(_("There is no Ingress %(name)s in this namespace.") % {"name": route.name}) from exc
+        values = values_from_ingress(live, route.environment)
+        with transaction.atomic():
+            _store(route, values, user)
+            body = manifest.build_ingress(route.spec())
+            body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            applied = client.replace_ingress(namespace, route.name, body)
+            _record(route, applied, action, user, body)

@@ -2,49 +2,59 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from kubegems_routes.kube.client import Service
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube.client import Manifest, Service
 from kubegems_routes.kube.errors import KubeError, NotFound
-from kubegems_routes.lib.validators import is_random_host_of, random_host
+from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
+from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
-from kubegems_routes.routes.forms import RouteEditor, initial_from_data
-from kubegems_routes.routes.models import Route
-from kubegems_routes.routes.services import (
+from kubegems_routes.routes.errors import (
+    ClusterUnavailable,
+    HostTaken,
+    NameTaken,
     NotImportable,
+    RefusedByCluster,
+    RouteError,
+    StaleEdit,
+)
+from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, RouteEditor
+from kubegems_routes.routes.models import PathType, Route
+from kubegems_routes.routes.services import (
     delete_route,
     import_ingress,
     reapply_route,
     save_route,
+    start_edit,
     take_over,
 )
-from kubegems_routes.tenancy.access import get_environment_for_user, is_tenant_admin
+from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
-from kubegems_routes.workbench.htmx import wants_fragment
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 FORM_TEMPLATE = "routes/route_form.html"
-# Fragments of the form that HTMX may ask for, and whether each needs the
-# cluster's services (the protocol toggle and the preview never call the cluster).
-FRAGMENTS = {"secret": False, "preview": False, "annotations": False, "host": False, "paths": True}
-# Swaps that change the form without a 'change' event: the preview re-renders after them.
-REFRESHES_PREVIEW = {"annotations", "host", "paths"}
 
 
-def _get_route_for_user(request: HttpRequest, environment: Environment, name: str) -> Route:
+def _get_route_for_user(environment: Environment, name: str) -> Route:
+    """A route of an environment the caller already got through the access helper."""
     return get_object_or_404(
         Route.objects.select_related("gateway", "environment__project__tenant", "environment__cluster"),
         environment=environment,
@@ -52,9 +62,16 @@ def _get_route_for_user(request: HttpRequest, environment: Environment, name: st
     )
 
 
+def _unreachable(request: AuthenticatedHttpRequest, exc: KubeError, what: str) -> str:
+    """Tenants read that the cluster cannot be reached; the API server's words go to the log and to staff."""
+    logger.warning("%s: %s", what, exc.message)
+    message = _("The cluster cannot be reached right now.")
+    return f"{message} ({exc.message})" if request.user.is_staff else message
+
+
 @login_required
 @require_GET
-def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
+def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id)
     query = request.GET.get("q", "").strip()
     routes = (
@@ -64,9 +81,9 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
         .order_by("name")
     )
     if query:
-        routes = routes.filter(name__icontains=query)
+        routes = routes.filter(Q(name__icontains=query) | Q(host__icontains=query))
     page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
-    live, unlabelled, cluster_error = _live_ingresses(environment, [r.name for r in page.object_list])
+    live, unlabelled, cluster_error = _live_ingresses(request, environment, [r.name for r in page.object_list])
     for route in page.object_list:
         route.sync = (
             drift.sync_state(manifest.build_ingress(route.spec()), live.get(route.name))
@@ -91,14 +108,14 @@ def route_list(request: HttpRequest, environment_id: int) -> HttpResponse:
 
 
 def _live_ingresses(
-    environment: Environment, names: list[str]
-) -> tuple[dict[str, dict[str, Any]] | None, list[str], str]:
+    request: AuthenticatedHttpRequest, environment: Environment, names: list[str]
+) -> tuple[dict[str, Manifest] | None, list[str], str]:
     """The Ingresses of one page of routes, the names of the unmanaged ones, or why the cluster could not tell."""
     try:
         live, unlabelled = cluster_reads.page_ingresses(environment, names)
     except KubeError as exc:
-        message = _("The cluster cannot be reached (%(msg)s). Showing the routes the console knows.")
-        return None, [], message % {"msg": exc.message}
+        message = _unreachable(request, exc, f"listing Ingresses of {environment.namespace}")
+        return None, [], f"{message} {_('Showing the routes the console knows.')}"
     return live, unlabelled, ""
 
 
@@ -106,129 +123,333 @@ def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]
     try:
         services = cluster_reads.services(environment)
     except KubeError as exc:
-        return None, _("Services could not be read from the cluster (%(msg)s); type the service and port.") % {
-            "msg": exc.message
-        }
+        logger.warning("listing services of %s failed: %s", environment.namespace, exc.message)
+        return None, _("Services could not be read from the cluster; type the service and port.")
     return {s.name: s for s in services}, ""
 
 
-_REMOVE = re.compile(r"^remove-(paths|annotations)-(\d+)$")
+# -- the create/edit form ------------------------------------------------------------
 
 
-def _apply_row_action(action: str, initial: tuple[dict[str, str], list[dict[str, str]], list[dict[str, str]]]) -> None:
-    _form, paths, annotations = initial
-    if action == "add-path":
-        paths.append({"path": "/", "path_type": "Prefix", "service": "", "port": ""})
-    elif action == "add-annotation":
-        annotations.append({"key": "", "value": ""})
-    elif match := _REMOVE.match(action):
-        rows = paths if match.group(1) == "paths" else annotations
-        index = int(match.group(2))
-        if index < len(rows) and (rows is annotations or len(rows) > 1):
-            rows.pop(index)
+@dataclass(frozen=True)
+class _FormPage:
+    """Where the form lives: its environment, the route (unsaved when creating) and its URLs."""
+
+    environment: Environment
+    route: Route
+    form_url: str  # GET shows the form, POST with _action=save saves
+
+    @property
+    def action_url(self) -> str:  # + "<action>/": the form's live fragments and row actions
+        return self.form_url
+
+    @classmethod
+    def of(cls, environment: Environment, route: Route | None) -> _FormPage:
+        if route is None:
+            return cls(environment, Route(environment=environment), reverse("routes:create", args=[environment.pk]))
+        return cls(environment, route, reverse("routes:edit", args=[environment.pk, route.name]))
+
+    def editor(
+        self,
+        *,
+        data: QueryDict | None = None,
+        state: FormState | None = None,
+        services: dict[str, Service] | None = None,
+    ) -> RouteEditor:
+        return RouteEditor(
+            self.environment,
+            data=data,
+            instance=self.route,
+            state=state,
+            services=services,
+            action_url=self.action_url,
+        )
 
 
-def _form_context(
-    environment: Environment,
-    editor: RouteEditor,
-    services_error: str = "",
-    suggested: str = "",
-    *,
-    with_preview: bool = True,
-) -> dict[str, Any]:
-    context = {
-        "environment": environment,
+def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[str, Any]:
+    return {
+        "environment": page.environment,
         "editor": editor,
         "form": editor.form,
-        "route": editor.instance if editor.instance.pk else None,
+        "route": page.route if page.route.pk else None,
+        "form_url": page.form_url,
+        "action_url": page.action_url,
         "needs_tls": manifest.needs_tls(editor.protocol()),
-        "services_error": services_error,
+        "host_warning": editor.host_warning(),
         "section": "routes",
+        **extra,
     }
-    if not with_preview:
-        return context
-    # The host an empty Host field will get, generated once and carried in the
-    # form, so the preview shows exactly the host that saving sends.
-    gateway = editor.gateway()
-    if gateway is not None and not is_random_host_of(suggested, gateway.default_domain):
-        suggested = random_host(gateway.default_domain)
-    spec = editor.preview_spec(host=suggested)
+
+
+def _preview_context(editor: RouteEditor, suggested_host: str) -> dict[str, Any]:
+    """The preview of what saving sends. An empty Host gets a random host, generated
+    once and carried in the form, so the preview shows exactly the host that is saved."""
+    gateway = editor.gateway
+    if gateway is not None and not is_random_host_of(suggested_host, gateway.default_domain):
+        suggested_host = random_host(gateway.default_domain)
+    spec = editor.preview_spec(host=suggested_host)
     body = manifest.build_ingress(spec) if spec else None
-    context.update(
-        suggested_host=suggested,
-        generated_annotations=(
+    return {
+        "suggested_host": suggested_host,
+        "generated_annotations": (
             manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
         ),
-        effective_annotations=manifest.effective_annotations(spec) if spec else {},
-        preview_yaml=manifest.to_yaml(body) if body else "",
-    )
-    return context
+        "effective_annotations": manifest.effective_annotations(spec) if spec else {},
+        "preview_yaml": manifest.to_yaml(body) if body else "",
+    }
 
 
-def _route_form(request: HttpRequest, environment: Environment, route: Route | None) -> HttpResponse:
-    fragment = request.POST.get("_fragment", "") if request.method == "POST" else ""
-    action = request.POST.get("_action", "save") if request.method == "POST" else ""
-    needs_services = FRAGMENTS.get(fragment, True) if wants_fragment(request) else True
-    services, services_error = _services(environment) if needs_services else (None, "")
-
-    urls = {"form_url": request.path, "ports_url": reverse("routes:ports", args=[environment.pk])}
-    if action == "save":
-        editor = RouteEditor(environment, data=request.POST, instance=route, services=services, **urls)
-        if editor.is_valid():
-            saved = save_route(editor, request.user, fallback_host=request.POST.get("suggested_host", ""))
-            if saved is not None:
-                messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
-                url = reverse("routes:detail", args=[environment.pk, saved.name])
-                return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
-        fragment = "form-body"
-    elif request.method == "POST":
-        initial = initial_from_data(request.POST)
-        _apply_row_action(action, initial)
-        editor = RouteEditor(environment, instance=route, initial=initial, services=services, **urls)
-        if action == "random-host" and (gateway := editor.gateway()) is not None:
-            editor.form.initial["host"] = random_host(gateway.default_domain)
-    else:
-        editor = RouteEditor(environment, instance=route, services=services, **urls)
-
-    partial = wants_fragment(request) and (fragment in FRAGMENTS or fragment == "form-body")
-    context = _form_context(
-        environment,
-        editor,
-        services_error,
-        request.POST.get("suggested_host", ""),
-        with_preview=not partial or fragment in {"preview", "form-body"},
-    )
-    if partial:
-        response = render(request, f"{FORM_TEMPLATE}#{fragment}", context)
-        if fragment in REFRESHES_PREVIEW:
-            trigger_client_event(response, "refresh-preview")
-        return response
+def _form_page(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
+    if request.method == "POST":
+        return _save(request, page)
+    services, services_error = _services(page.environment)
+    editor = page.editor(services=services)
+    extra: dict[str, Any] = {}
+    if page.route.pk:
+        # Start from the cluster's version: an edit carrying a stale one could never be saved.
+        start = start_edit(page.route)
+        editor.form.initial["resource_version"] = start.resource_version
+        extra = {"edit_sync": start.sync, "edit_diff": start.diff}
+    context = _form_context(page, editor, services_error=services_error, **extra)
+    context.update(_preview_context(editor, ""))
     return render(request, FORM_TEMPLATE, context)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def route_create(request: HttpRequest, environment_id: int) -> HttpResponse:
-    environment = get_environment_for_user(request.user, environment_id, write=True)
-    return _route_form(request, environment, None)
+def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
+    # Only an explicit save writes: a post of the form without it (a forgotten
+    # hx-vals, a stray button) must never reach the cluster.
+    if request.POST.get("_action") != "save":
+        return HttpResponseBadRequest(_("This form saves only with its Save button."))
+    services, services_error = _services(page.environment)
+    editor = page.editor(data=request.POST, services=services)
+    conflict_diff = ""
+    if editor.is_valid():
+        try:
+            saved = save_route(
+                page.route,
+                editor.values(),
+                request.user,
+                suggested_host=request.POST.get("suggested_host", ""),
+                resource_version=editor.form.cleaned_data.get("resource_version", ""),
+            )
+        except RouteError as exc:
+            conflict_diff = _put_on_form(request, editor, page.route, exc)
+        else:
+            messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
+            url = reverse("routes:detail", args=[page.environment.pk, saved.name])
+            return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+    context = _form_context(page, editor, services_error=services_error, conflict_diff=conflict_diff)
+    context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
+    template = f"{FORM_TEMPLATE}#form-body" if wants_fragment(request) else FORM_TEMPLATE
+    return render(request, template, context)
+
+
+def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: Route, exc: RouteError) -> str:
+    """Put a save's failure on the fields it concerns; returns the diff of a stale edit, if any."""
+    if isinstance(exc, NameTaken):
+        editor.add_error("name", exc.message)
+    elif isinstance(exc, HostTaken):
+        for conflict in exc.conflicts:
+            if conflict.path:  # the same tenant serves this path already
+                editor.add_error(
+                    "path",
+                    _("%(host)s%(path)s is already served by Ingress %(ns)s/%(name)s.")
+                    % {
+                        "host": conflict.host,
+                        "path": conflict.path,
+                        "ns": conflict.namespace,
+                        "name": conflict.ingress,
+                    },
+                    row=next(i for i, b in enumerate(editor.values().backends) if b.path == conflict.path),
+                )
+            else:
+                # Another tenant's Ingress: name the host asked for, never theirs nor where it lives.
+                editor.add_error(
+                    "host",
+                    _("Host %(host)s is already served on this gateway for another tenant.") % {"host": route.host},
+                )
+                break
+    elif isinstance(exc, StaleEdit):
+        editor.add_error(None, f"{exc.message} {_('Review the differences, then reload the route and edit it again.')}")
+        return exc.diff or _("The Ingress was deleted meanwhile.")
+    elif isinstance(exc, RefusedByCluster):
+        for problem in exc.problems:
+            editor.add_error(problem.field, problem.message, problem.row)
+        if not exc.problems:
+            editor.add_error(None, exc.message)
+    else:
+        editor.add_error(None, _for_user(request, exc))
+    return ""
+
+
+def _for_user(request: AuthenticatedHttpRequest, exc: RouteError) -> str:
+    """A failure in words for tenants; staff also see what the API server said."""
+    if isinstance(exc, ClusterUnavailable) and exc.detail and request.user.is_staff:
+        return f"{exc.message} ({exc.detail})"
+    return exc.message
+
+
+# Row actions and live fragments of the form. Each changes the form's state (or
+# not) and answers with one fragment; without JavaScript, with the whole page.
+
+
+@dataclass(frozen=True)
+class _Change:
+    fragment: str
+    focus: str = ""  # the id of the input (or button) to focus after the swap
+    row: int | None = None  # the path row, for fragments of one row
+
+
+def _posted_row(data: QueryDict, rows: list[dict[str, str]]) -> int:
+    try:
+        row = int(data.get("row", ""))
+    except ValueError:
+        raise Http404("No such row") from None
+    if not 0 <= row < len(rows):
+        raise Http404("No such row")
+    return row
+
+
+def _preview(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    return _Change("preview")
+
+
+def _secret(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    return _Change("secret")
+
+
+def _gateway_changed(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    """A random host made for another gateway's domain follows the new gateway; a typed host stays."""
+    chosen = _chosen(state, gateways)
+    host = state.fields.get("host", "")
+    if chosen is not None and host and not in_domain(host, chosen.default_domain):
+        if any(is_random_host_of(host, g.default_domain) for g in gateways if g != chosen):
+            state.fields["host"] = random_host(chosen.default_domain)
+    return _Change("host")
+
+
+def _random_host(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    chosen = _chosen(state, gateways)
+    if chosen is not None:
+        state.fields["host"] = random_host(chosen.default_domain)
+    return _Change("host", focus="id_host")
+
+
+def _add_path(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    if len(state.paths) >= MAX_PATHS:
+        return _Change("paths")
+    state.paths.append({"path": "/", "path_type": PathType.PREFIX.value, "service": "", "port": ""})
+    return _Change("paths", focus=f"id_paths-{len(state.paths) - 1}-path")
+
+
+def _remove_path(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    row = _posted_row(data, state.paths)
+    if len(state.paths) > 1:
+        state.paths.pop(row)
+    return _Change("paths", focus=f"id_paths-{min(row, len(state.paths) - 1)}-path")
+
+
+def _add_annotation(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    if len(state.annotations) >= MAX_ANNOTATIONS:
+        return _Change("annotations")
+    state.annotations.append({"key": "", "value": ""})
+    return _Change("annotations", focus=f"id_annotations-{len(state.annotations) - 1}-key")
+
+
+def _remove_annotation(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    row = _posted_row(data, state.annotations)
+    state.annotations.pop(row)
+    if not state.annotations:
+        return _Change("annotations", focus="add-annotation")
+    return _Change("annotations", focus=f"id_annotations-{min(row, len(state.annotations) - 1)}-key")
+
+
+def _service_chosen(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    """Another service: its ports are offered, the first one chosen (the old port belongs to the old service)."""
+    row = _posted_row(data, state.paths)
+    state.paths[row]["port"] = ""
+    return _Change("port", row=row)
+
+
+def _chosen(state: FormState, gateways: list[Gateway]) -> Gateway | None:
+    chosen = state.fields.get("gateway", "")
+    return next((g for g in gateways if str(g.pk) == chosen), gateways[0] if gateways else None)
+
+
+# action -> (what it does, whether its fragment shows the cluster's services)
+FORM_ACTIONS: dict[str, tuple[Callable[[FormState, QueryDict, list[Gateway]], _Change], bool]] = {
+    "preview": (_preview, False),
+    "secret": (_secret, False),
+    "gateway": (_gateway_changed, False),
+    "random-host": (_random_host, False),
+    "add-path": (_add_path, True),
+    "remove-path": (_remove_path, True),
+    "add-annotation": (_add_annotation, False),
+    "remove-annotation": (_remove_annotation, False),
+    "service": (_service_chosen, True),
+}
+
+
+def _form_action(request: AuthenticatedHttpRequest, page: _FormPage, action: str) -> HttpResponse:
+    if action not in FORM_ACTIONS:
+        raise Http404("No such form action")
+    change, shows_services = FORM_ACTIONS[action]
+    fragment = wants_fragment(request)
+    state = FormState.from_data(request.POST)
+    outcome = change(state, request.POST, list(Gateway.objects.for_environment(page.environment)))
+    services, services_error = _services(page.environment) if shows_services or not fragment else (None, "")
+    editor = page.editor(state=state, services=services)
+    editor.focus(outcome.focus)
+    context = _form_context(page, editor, services_error=services_error, focus=outcome.focus)
+    if not fragment:
+        context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
+        return render(request, FORM_TEMPLATE, context)
+    if outcome.fragment == "preview":
+        context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
+        return render(request, f"{FORM_TEMPLATE}#preview", context)
+    if outcome.row is not None:
+        context["row"] = editor.paths.forms[outcome.row]
+    response = render(request, f"{FORM_TEMPLATE}#{outcome.fragment}", context)
+    # After the swap has settled, so the preview reads the form as it now is.
+    return trigger_client_event(response, "refresh-preview", after="settle")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def route_edit(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+def route_create(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id, write=True)
-    route = _get_route_for_user(request, environment, name)
-    return _route_form(request, environment, route)
+    return _form_page(request, _FormPage.of(environment, None))
+
+
+@login_required
+@require_POST
+def route_create_action(request: AuthenticatedHttpRequest, environment_id: int, action: str) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    return _form_action(request, _FormPage.of(environment, None), action)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_edit(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    return _form_page(request, _FormPage.of(environment, _get_route_for_user(environment, name)))
+
+
+@login_required
+@require_POST
+def route_edit_action(request: AuthenticatedHttpRequest, environment_id: int, name: str, action: str) -> HttpResponse:
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    return _form_action(request, _FormPage.of(environment, _get_route_for_user(environment, name)), action)
 
 
 @login_required
 @require_GET
-def route_detail(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id)
-    route = _get_route_for_user(request, environment, name)
+    route = _get_route_for_user(environment, name)
     client = environment.cluster.client()
-    ingress: dict[str, Any] | None = None
-    events: list[dict[str, Any]] = []
+    ingress: Manifest | None = None
+    events: list[Manifest] = []
     cluster_error = ""
     expected = manifest.build_ingress(route.spec())
     sync = drift.Sync.UNKNOWN
@@ -238,7 +459,7 @@ def route_detail(request: HttpRequest, environment_id: int, name: str) -> HttpRe
     except NotFound:
         sync = drift.Sync.MISSING
     except KubeError as exc:
-        cluster_error = _("The cluster cannot be reached: %(msg)s") % {"msg": exc.message}
+        cluster_error = _unreachable(request, exc, f"reading Ingress {environment.namespace}/{route.name}")
     else:
         sync = drift.sync_state(expected, ingress)
     if ingress is not None:
@@ -268,14 +489,18 @@ def route_detail(request: HttpRequest, environment_id: int, name: str) -> HttpRe
 
 
 def _cluster_action(
-    request: HttpRequest, environment_id: int, name: str, action: Callable[[Route, Any], None], done: str
+    request: AuthenticatedHttpRequest,
+    environment_id: int,
+    name: str,
+    action: Callable[[Route, Any], None],
+    done: str,
 ) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id, write=True)
-    route = _get_route_for_user(request, environment, name)
+    route = _get_route_for_user(environment, name)
     try:
         action(route, request.user)
-    except (KubeError, NotImportable) as exc:
-        messages.error(request, str(exc))
+    except RouteError as exc:
+        messages.error(request, _for_user(request, exc))
     else:
         messages.success(request, done % {"name": route.name})
     return redirect("routes:detail", environment.pk, route.name)
@@ -283,13 +508,13 @@ def _cluster_action(
 
 @login_required
 @require_POST
-def route_reapply(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+def route_reapply(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
     return _cluster_action(request, environment_id, name, reapply_route, _("Route %(name)s re-applied to the cluster."))
 
 
 @login_required
 @require_POST
-def route_take_over(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+def route_take_over(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
     return _cluster_action(
         request, environment_id, name, take_over, _("Route %(name)s now matches the cluster's version.")
     )
@@ -297,7 +522,7 @@ def route_take_over(request: HttpRequest, environment_id: int, name: str) -> Htt
 
 @login_required
 @require_POST
-def ingress_import(request: HttpRequest, environment_id: int) -> HttpResponse:
+def ingress_import(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id, write=True)
     name = request.POST.get("name", "")
     if Route.objects.filter(environment=environment, name=name).exists():
@@ -305,12 +530,10 @@ def ingress_import(request: HttpRequest, environment_id: int) -> HttpResponse:
         return redirect("routes:list", environment.pk)
     try:
         import_ingress(environment, name, request.user)
-    except NotFound:
-        messages.error(request, _("There is no Ingress %(name)s in this namespace.") % {"name": name})
     except NotImportable as exc:
         messages.error(request, _("Ingress %(name)s cannot be imported: %(why)s") % {"name": name, "why": exc})
-    except KubeError as exc:
-        messages.error(request, str(exc))
+    except RouteError as exc:
+        messages.error(request, _for_user(request, exc))
     else:
         messages.success(request, _("Ingress %(name)s imported as a route.") % {"name": name})
         return redirect("routes:detail", environment.pk, name)
@@ -319,29 +542,27 @@ def ingress_import(request: HttpRequest, environment_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def audit_log(request: HttpRequest, environment_id: int) -> HttpResponse:
+def audit_log(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
     """Who created, changed or deleted which route, and the manifest applied: for tenant admins."""
     environment = get_environment_for_user(request.user, environment_id)
-    if not is_tenant_admin(request.user, environment):
+    if not environment.can_audit:
         raise PermissionDenied(_("The audit log is for tenant admins."))
     entries = environment.audit_entries.select_related("user")
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    for entry in page.object_list:
-        entry.manifest_yaml = manifest.to_yaml(entry.manifest) if entry.manifest else ""
     return render(request, "routes/audit_log.html", {"environment": environment, "page": page, "section": "audit"})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def route_delete(request: HttpRequest, environment_id: int, name: str) -> HttpResponse:
+def route_delete(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id, write=True)
-    route = _get_route_for_user(request, environment, name)
+    route = _get_route_for_user(environment, name)
     error = ""
     if request.method == "POST":
         try:
             delete_route(route, request.user)
-        except KubeError as exc:
-            error = _("The Ingress could not be deleted, so the route is kept: %(msg)s") % {"msg": exc.message}
+        except RouteError as exc:
+            error = f"{_('The Ingress could not be deleted, so the route is kept.')} {_for_user(request, exc)}"
         else:
             messages.success(request, _("Route %(name)s deleted.") % {"name": name})
             url = reverse("routes:list", args=[environment.pk])
@@ -355,34 +576,7 @@ def route_delete(request: HttpRequest, environment_id: int, name: str) -> HttpRe
 
 @login_required
 @require_GET
-def service_ports(request: HttpRequest, environment_id: int) -> HttpResponse:
-    """The port picker of one path row, for the service chosen in that row."""
-    environment = get_environment_for_user(request.user, environment_id, write=True)
-    row = request.GET.get("row", "")
-    if not re.fullmatch(r"paths-\d{1,2}", row):
-        raise Http404("No such row")
-    service_name = request.GET.get(f"{row}-service", "")
-    ports: list[tuple[str, str]] = []
-    error = ""
-    if service_name:
-        try:
-            service = cluster_reads.service(environment, service_name)
-            ports = [(str(p.port), p.label) for p in service.ports]
-        except NotFound:
-            error = _("There is no service %(name)s in this namespace.") % {"name": service_name}
-        except KubeError as exc:
-            error = exc.message
-    response = render(
-        request,
-        "routes/fragments/port_field.html",
-        {"field_name": f"{row}-port", "ports": ports, "error": error},
-    )
-    return trigger_client_event(response, "refresh-preview")
-
-
-@login_required
-@require_GET
-def tls_secrets(request: HttpRequest, environment_id: int) -> HttpResponse:
+def tls_secrets(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
     """Options for the secret picker: names of kubernetes.io/tls Secrets only, never their data."""
     environment = get_environment_for_user(request.user, environment_id, write=True)
     try:

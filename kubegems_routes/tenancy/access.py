@@ -8,7 +8,8 @@ user may not see answer 404, never 403, so ids of other tenants leak nothing.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as UserModel
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -22,7 +23,7 @@ from kubegems_routes.tenancy.models import (
     TenantMember,
 )
 
-User = AbstractBaseUser | AnonymousUser
+User = UserModel | AnonymousUser
 
 
 def _is_system_admin(user: User) -> bool:
@@ -38,37 +39,6 @@ def visible_environments(user: User) -> QuerySet[Environment]:
     return environments.filter(
         Q(project__tenant__members__user=user) | Q(project__members__user=user) | Q(members__user=user)
     ).distinct()
-
-
-def can_write_routes(user: User, environment: Environment) -> bool:
-    if _is_system_admin(user):
-        return True
-    if not user.is_authenticated:
-        return False
-    return (
-        TenantMember.objects.filter(
-            tenant_id=environment.project.tenant_id, user=user, role=TenantMember.Role.ADMIN
-        ).exists()
-        or ProjectMember.objects.filter(
-            project_id=environment.project_id,
-            user=user,
-            role__in=[ProjectMember.Role.ADMIN, ProjectMember.Role.OPS],
-        ).exists()
-        or EnvironmentMember.objects.filter(
-            environment=environment, user=user, role=EnvironmentMember.Role.OPERATOR
-        ).exists()
-    )
-
-
-def is_tenant_admin(user: User, environment: Environment) -> bool:
-    if _is_system_admin(user):
-        return True
-    return (
-        bool(user.is_authenticated)
-        and TenantMember.objects.filter(
-            tenant_id=environment.project.tenant_id, user=user, role=TenantMember.Role.ADMIN
-        ).exists()
-    )
 
 
 def _role(model: type[models.Model], user: User, **match: object) -> Subquery:
@@ -93,16 +63,21 @@ def get_environment_for_user(user: User, environment_id: int, *, write: bool = F
         .first()
     )
     staff = _is_system_admin(user)
-    roles = (environment.tenant_role, environment.project_role, environment.environment_role) if environment else ()
-    if environment is None or not (staff or any(roles)):
+    if environment is None:
         raise Http404("No such environment")
-    tenant_role, project_role, environment_role = roles
-    environment.can_write = staff or (  # type: ignore[attr-defined]
+    tenant_role, project_role, environment_role = (
+        environment.tenant_role,
+        environment.project_role,
+        environment.environment_role,
+    )
+    if not (staff or tenant_role or project_role or environment_role):
+        raise Http404("No such environment")
+    environment.can_write = staff or (
         tenant_role == TenantMember.Role.ADMIN
         or project_role in (ProjectMember.Role.ADMIN, ProjectMember.Role.OPS)
         or environment_role == EnvironmentMember.Role.OPERATOR
     )
-    environment.can_audit = staff or tenant_role == TenantMember.Role.ADMIN  # type: ignore[attr-defined]
-    if write and not environment.can_write:  # type: ignore[attr-defined]
+    environment.can_audit = staff or tenant_role == TenantMember.Role.ADMIN
+    if write and not environment.can_write:
         raise PermissionDenied(_("You may read this environment's routes but not change them."))
     return environment

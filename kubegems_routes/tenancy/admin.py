@@ -18,7 +18,7 @@ from kubegems_routes.tenancy.models import (
 from kubegems_routes.tenancy.reachability import Reachability, check_credentials
 
 
-class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
+class ClusterForm(forms.ModelForm):
     class Meta:
         model = Cluster
         fields = ["name", "description", "in_cluster", "kubeconfig"]
@@ -57,7 +57,7 @@ class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ClusterAdmin(admin.ModelAdmin):
     form = ClusterForm
     list_display = ["name", "description", "in_cluster", "created_at"]
     search_fields = ["name", "description"]
@@ -79,32 +79,32 @@ class ClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return bool(request.user.is_superuser or request.user.is_staff)
 
 
-class ProjectInline(admin.TabularInline):  # type: ignore[type-arg]
+class ProjectInline(admin.TabularInline):
     model = Project
     extra = 0
 
 
-class TenantMemberInline(admin.TabularInline):  # type: ignore[type-arg]
+class TenantMemberInline(admin.TabularInline):
     model = TenantMember
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "display_name", "created_at"]
     search_fields = ["name", "display_name"]
     inlines = [TenantMemberInline, ProjectInline]
 
 
-class ProjectMemberInline(admin.TabularInline):  # type: ignore[type-arg]
+class ProjectMemberInline(admin.TabularInline):
     model = ProjectMember
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "tenant", "created_at"]
     list_filter = ["tenant"]
     search_fields = ["name", "tenant__name"]
@@ -112,14 +112,14 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     inlines = [ProjectMemberInline]
 
 
-class EnvironmentMemberInline(admin.TabularInline):  # type: ignore[type-arg]
+class EnvironmentMemberInline(admin.TabularInline):
     model = EnvironmentMember
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EnvironmentAdmin(admin.ModelAdmin):
     list_display = ["name", "project", "cluster", "namespace", "type"]
     list_filter = ["type", "cluster", "project__tenant"]
     search_fields = ["name", "namespace", "project__name", "project__tenant__name"]

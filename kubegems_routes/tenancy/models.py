@@ -62,10 +62,13 @@ class Cluster(models.Model):
         """A client with its own connection pool (the cache's watches hold their connections)."""
         from kubegems_routes.kube.client import KubeClient
 
-        timeouts = {"connect_timeout": settings.KUBE_CONNECT_TIMEOUT, "read_timeout": settings.KUBE_READ_TIMEOUT}
+        timeouts: dict[str, float] = {
+            "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": settings.KUBE_READ_TIMEOUT,
+        }
         if self.in_cluster:
             return KubeClient.in_cluster(**timeouts)
-        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), **timeouts)
+        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
 
     def _credentials_key(self) -> tuple[object, ...]:
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
@@ -123,6 +126,10 @@ class Environment(models.Model):
     namespace = models.CharField(_("namespace"), max_length=63, validators=[validate_dns_label])
     type = models.CharField(_("type"), max_length=8, choices=Type.choices, default=Type.DEV)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # What the requesting user may do here: set by tenancy.access.get_environment_for_user.
+    can_write: bool = False
+    can_audit: bool = False
 
     class Meta:
         ordering = ["project__tenant__name", "project__name", "name"]

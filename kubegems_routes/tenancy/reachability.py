@@ -33,12 +33,15 @@ class Reachability:
 
 def check_credentials(in_cluster: bool, kubeconfig: str) -> Reachability:
     """Ask /version with credentials that are not stored yet (a throwaway client, short timeouts)."""
-    timeouts = {"connect_timeout": settings.KUBE_CONNECT_TIMEOUT, "read_timeout": settings.KUBE_READ_TIMEOUT}
+    timeouts: dict[str, float] = {
+        "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
+        "read_timeout": settings.KUBE_READ_TIMEOUT,
+    }
     try:
         if in_cluster:
             client = KubeClient.in_cluster(**timeouts)
         else:
-            client = KubeClient.from_kubeconfig(yaml.safe_load(kubeconfig), **timeouts)
+            client = KubeClient.from_kubeconfig(yaml.safe_load(kubeconfig), context=None, **timeouts)
     except Exception as exc:  # the kubernetes loader raises its own ConfigException, ValueError, OSError...
         return Reachability(False, _("the credentials cannot be used (%(why)s)") % {"why": exc})
     try:

@@ -23,6 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Every scenario runs in both languages, at desktop and at phone width: (locale, width, height).
+VIEWPORTS = {
+    "en-1440": ("en-US", 1440, 900),
+    "zh-1440": ("zh-CN", 1440, 900),
+    "en-390": ("en-US", 390, 844),
+    "zh-390": ("zh-CN", 390, 844),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +105,14 @@ class Page:
 
 @pytest.fixture
 def make_page(browser, live_server):
+    """Pages of a test; on teardown, any CSP violation, console error or page error of any of them fails it."""
     contexts = []
+    pages: list[Page] = []
 
-    def make(language: str, folder: str, width: int = 1280, height: int = 900) -> Page:
+    def make(language: str, folder: str, width: int = 1280, height: int = 900, *, javascript: bool = True) -> Page:
         context = browser.new_context(
             base_url=live_server.url,
+            java_script_enabled=javascript,
             locale=language,
             viewport={"width": width, "height": height},
             # No CSS transitions: axe must see final colours, not a button halfway through a hover fade.
@@ -106,8 +123,12 @@ def make_page(browser, live_server):
         target.mkdir(parents=True, exist_ok=True)
         for old in target.glob("*.png"):
             old.unlink()
-        return Page(context.new_page(), target)
+        page = Page(context.new_page(), target)
+        pages.append(page)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    problems = [problem for page in pages for problem in page.problems]
+    assert problems == [], "\n".join(problems)

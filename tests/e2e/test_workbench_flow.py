@@ -11,10 +11,12 @@ from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Environment
+from tests.e2e.conftest import VIEWPORTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LANGUAGES = {"en": ("en-US", "Create route"), "zh-hans": ("zh-CN", "创建路由")}
+SAVE = "button.btn-primary[value=save]"  # the visible Save (a hidden one first makes Enter save)
+CREATE = {"en-US": "Create route", "zh-CN": "创建路由"}
 GENERATED = {
     "http": None,
     "https": None,
@@ -36,14 +38,15 @@ def _log_in(p, user: str = "olivia", password: str = "pw") -> None:
     expect(page).to_have_url(re.compile(r"/workbench/$"))
 
 
-@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_create_edit_delete_a_route_through_the_workbench(
-    language: str, make_page, operator, environment: Environment, kube: KubeClient
+    viewport: str, make_page, operator, environment: Environment, kube: KubeClient
 ):
-    locale, create_label = LANGUAGES[language]
+    locale, width, height = VIEWPORTS[viewport]
+    create_label = CREATE[locale]
     operator.set_password("pw")
     operator.save()
-    p = make_page(locale, language)
+    p = make_page(locale, viewport, width, height)
     page = p.page
     _log_in(p)
 
@@ -91,15 +94,15 @@ def test_create_edit_delete_a_route_through_the_workbench(
     assert page.evaluate("window.__sameDocument") is True
 
     # Random host from the gateway's default domain.
-    page.select_option("#id_gateway", label="public (acme)")
-    page.click("button[value=random-host]")
+    page.select_option("#id_gateway", label="public (*.acme.example.com)")
+    page.click("#random-host")
     p.settled()
     expect(page.locator("#id_host")).to_have_value(re.compile(r"^[a-z]{5}\.acme\.example\.com$"))
     host = page.input_value("#id_host")
     p.shot("random-host")
 
     # A second path.
-    page.click("button[value=add-path]")
+    page.click("#add-path")
     p.settled()
     page.fill("#id_paths-1-path", "/web")
     page.select_option("#id_paths-1-service", "web")
@@ -114,7 +117,7 @@ def test_create_edit_delete_a_route_through_the_workbench(
     p.check_accessibility()
     p.shot("filled-form")
 
-    page.click("button[value=save]")
+    page.click(SAVE)
     expect(page).to_have_url(re.compile(r"/routes/shop/$"))
     p.check_accessibility()
     p.shot("detail")
@@ -129,12 +132,12 @@ def test_create_edit_delete_a_route_through_the_workbench(
 
     # Edit: add an annotation.
     page.click("main a[href$='/shop/edit/']")
-    page.click("button[value=add-annotation]")
+    page.click("#add-annotation")
     p.settled()
     page.fill("#id_annotations-0-key", "nginx.org/proxy-read-timeout")
     page.fill("#id_annotations-0-value", "120s")
     p.shot("edit")
-    page.click("button[value=save]")
+    page.click(SAVE)
     expect(page).to_have_url(re.compile(r"/routes/shop/$"))
     annotations = kube.get_ingress(environment.namespace, "shop")["metadata"]["annotations"]
     assert annotations["nginx.org/proxy-read-timeout"] == "120s"
@@ -148,7 +151,6 @@ def test_create_edit_delete_a_route_through_the_workbench(
     p.shot("deleted")
     assert kube.list_ingresses(environment.namespace) == []
     assert not Route.objects.exists()
-    assert p.problems == [], "\n".join(p.problems)
 
 
 def test_errors_after_an_htmx_swap_are_announced(make_page, operator, environment):
@@ -161,7 +163,7 @@ def test_errors_after_an_htmx_swap_are_announced(make_page, operator, environmen
     page.fill("#id_name", "Not A Name")
     page.select_option("#id_protocol", "https")
     p.settled()
-    page.click("button[value=save]")
+    page.click(SAVE)
     p.settled()
     live = page.locator("#form-errors[aria-live]")
     expect(live).to_contain_text("not saved")
@@ -171,10 +173,12 @@ def test_errors_after_an_htmx_swap_are_announced(make_page, operator, environmen
     p.shot("errors")
 
 
-def test_the_flow_works_with_the_keyboard_alone(make_page, operator, environment, kube):
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_flow_works_with_the_keyboard_alone(viewport, make_page, operator, environment, kube):
     operator.set_password("pw")
     operator.save()
-    p = make_page("en-US", "keyboard")
+    locale, width, height = VIEWPORTS[viewport]
+    p = make_page(locale, f"keyboard-{viewport}", width, height)
     page = p.page
     page.goto("/login/")
 
@@ -202,27 +206,31 @@ def test_the_flow_works_with_the_keyboard_alone(make_page, operator, environment
     enter_and_wait(r"/routes/$")
     tab_to("main a[href$='/routes/-/new/']")
     enter_and_wait(r"/routes/-/new/$")
-    expect(page.locator("h1")).to_have_text("Create route")
+    expect(page.locator("h1")).to_have_text(CREATE[locale])
     tab_to("#id_name")
     page.keyboard.type("keys")
+    tab_to("#id_gateway")
+    page.keyboard.press("ArrowDown")  # the tenant's gateway "public", after the default one
+    p.settled()
+    expect(page.locator("#id_gateway option:checked")).to_have_text("public (*.acme.example.com)")
     tab_to("#id_host")
     page.keyboard.type("keys.acme.example.com")
     tab_to("#id_paths-0-service")
     page.keyboard.press("ArrowDown")  # the first service, "api"
     p.settled()
     tab_to("#id_paths-0-port")
-    tab_to("button[value=save]")
+    tab_to(SAVE)
     p.shot("keyboard-form")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/routes/keys/$"))
     assert kube.get_ingress(environment.namespace, "keys")["spec"]["rules"][0]["host"] == "keys.acme.example.com"
 
 
-@pytest.mark.parametrize("language", list(LANGUAGES))
-def test_pages_are_readable_on_a_phone(language, make_page, operator, environment):
+@pytest.mark.parametrize("locale", list(CREATE))
+def test_pages_are_readable_on_a_phone(locale, make_page, operator, environment):
     operator.set_password("pw")
     operator.save()
-    p = make_page(LANGUAGES[language][0], f"phone-{language}", width=390, height=844)
+    p = make_page(locale, f"phone-{locale}", width=390, height=844)
     _log_in(p)
     for path in [
         "/workbench/",

@@ -1,0 +1,69 @@
+"""Why a route could not be saved, in the route's own terms.
+
+The services raise these; the views put them on the form. Nothing here knows
+about forms, and nothing outside ``kube/`` knows about the client's errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kubegems_routes.routes.ownership import HostConflict
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One reason tied to a field of the route: ``row`` is the path row for path fields."""
+
+    field: str  # name, gateway, host, tls_secret, annotations, or a path field: path, path_type, service, port
+    message: str
+    row: int | None = None
+
+
+@dataclass
+class RouteError(Exception):
+    message: str = ""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class NameTaken(RouteError):
+    """A route or an Ingress of this name already exists in the environment's namespace."""
+
+
+@dataclass
+class HostTaken(RouteError):
+    conflicts: list[HostConflict] = field(default_factory=list)
+
+
+@dataclass
+class StaleEdit(RouteError):
+    """The Ingress changed since the edit started; nothing was written. ``diff`` is empty when it was deleted."""
+
+    diff: str = ""
+
+
+@dataclass
+class IngressMissing(RouteError):
+    """The route's Ingress is gone from the cluster: re-apply the route to re-create it."""
+
+
+@dataclass
+class RefusedByCluster(RouteError):
+    """The API server refused the object (422); ``problems`` are the causes it tied to a field."""
+
+    problems: list[FieldProblem] = field(default_factory=list)
+
+
+@dataclass
+class ClusterUnavailable(RouteError):
+    """The cluster could not be asked; ``detail`` is for the log and for staff, not for tenants."""
+
+    detail: str = ""
+
+
+@dataclass
+class NotImportable(RouteError):
+    """The Ingress uses something a route cannot express; the message says what."""
