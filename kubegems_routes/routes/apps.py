@@ -14,4 +14,5 @@ class RoutesConfig(AppConfig):
             environment = instance.environment
             release_unused(environment.cluster_id, environment.project.tenant_id)
 
-        post_delete.connect(release_claims, sender=Route, dispatch_uid="routes.release_claims")
+        # weak=False: the receiver is local to ready() and would be collected at once.
+        post_delete.connect(release_claims, sender=Route, weak=False, dispatch_uid="routes.release_claims")
