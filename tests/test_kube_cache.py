@@ -13,7 +13,17 @@ from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient, record_calls
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant
-from tests.helpers import FreezableProxy, action_url, create_url, ingress, route_data, synced, tenant_gateway, until
+from tests.helpers import (
+    FreezableProxy,
+    action_url,
+    create_route,
+    create_url,
+    ingress,
+    route_data,
+    synced,
+    tenant_gateway,
+    until,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +227,21 @@ def test_tenant_of_an_unknown_namespace_is_foreign(kube_cache, operator_client, 
     until(lambda: "site" in _hosts(cache, theirs))
     response = operator_client.post(create_url(environment), route_data(gateway, host="www.acme.example.com"))
     assert "already served on this gateway for another tenant" in response.content.decode()
+
+
+def test_edit_to_a_host_taken_a_moment_earlier_is_refused_and_put_back(kube_cache, operator_client, environment, kube):
+    synced(environment.cluster)
+    gateway = tenant_gateway(environment)
+    create_route(operator_client, environment, host="old.acme.example.com")
+    elsewhere = f"edit-{environment.namespace}"[:63]
+    kube.ensure_namespace(elsewhere)
+    kube.create_ingress(
+        elsewhere, ingress(elsewhere, name="theirs", host="new.acme.example.com", ingress_class=gateway.ingress_class)
+    )
+    edit = reverse("routes:edit", args=[environment.pk, "shop"])
+    response = operator_client.post(edit, route_data(gateway, host="new.acme.example.com"))
+    assert response.status_code == 200
+    assert "already served on this gateway for another tenant" in response.content.decode()
+    assert Route.objects.get(name="shop").host == "old.acme.example.com"
+    live = kube.get_ingress(environment.namespace, "shop")
+    assert [rule["host"] for rule in live["spec"]["rules"]] == ["old.acme.example.com"]

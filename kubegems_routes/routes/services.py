@@ -119,6 +119,7 @@ def save_route(
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
+    previous = None if creating else route.spec()
     try:
         with transaction.atomic():
             _store(route, values, user)
@@ -131,10 +132,17 @@ def save_route(
                 body["metadata"]["resourceVersion"] = resource_version or route.resource_version
                 applied = client.replace_ingress(namespace, route.name, body)
             applied_in_cluster = True
-            if creating:
+            if previous is None or (previous.host, previous.ingress_class) != (spec.host, spec.ingress_class):
                 # Again, once the cache has seen this write: an Ingress written by
-                # others a moment before ours is found, and ours is taken back.
-                _check_host(route, spec, written=str(applied.get("metadata", {}).get("resourceVersion", "")))
+                # others a moment before ours is found, and ours is taken back
+                # (deleted by the handler below, or put back as it was).
+                written = str(applied.get("metadata", {}).get("resourceVersion", ""))
+                try:
+                    _check_host(route, spec, written=written)
+                except HostTaken:
+                    if previous is not None:
+                        _put_back(client, route.name, previous, written)
+                    raise
             _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
     except AlreadyExists as exc:
         _forget_pk(route, creating)
@@ -189,6 +197,16 @@ def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = Fal
     conflicts = route_conflicts(route.environment, spec, route.name, written=written)
     if conflicts:
         raise HostTaken(_("The host is already served on this gateway."), conflicts=conflicts)
+
+
+def _put_back(client: KubeClient, name: str, previous: manifest.RouteSpec, written: str) -> None:
+    """An edit whose new host turned out to be taken: the Ingress gets the route's previous version again."""
+    body = manifest.build_ingress(previous)
+    body["metadata"]["resourceVersion"] = written
+    try:
+        client.replace_ingress(previous.namespace, name, body)
+    except KubeError as exc:  # the list and detail pages show the drift; the row keeps the previous version
+        logger.warning("putting back Ingress %s/%s failed: %s", previous.namespace, name, exc.message)
 
 
 def _record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:
