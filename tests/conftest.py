@@ -26,6 +26,7 @@ from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
@@ -166,3 +167,12 @@ def operator(django_user_model, environment: Environment):
 def operator_client(client, operator):
     client.force_login(operator)
     return client
+
+
+@pytest.fixture
+def kube_cache(settings):
+    """Turn the watch-fed cluster caches on for one test; stop their threads afterwards."""
+    settings.KUBE_CACHE = True
+    settings.KUBE_CACHE_WRITE_WAIT = 2
+    yield
+    kube_cache_module.stop_all()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -86,3 +88,71 @@ def until(condition: Callable[[], bool], timeout: float = 5) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the watch cache did not catch up within the timeout")
         time.sleep(0.01)
+
+
+def synced(cluster, timeout: float = 20):
+    """The cluster's cache, once it has listed and is watching."""
+    cache = cluster.cache()
+    assert cache is not None and cache.wait_synced(timeout), "the cluster cache did not sync"
+    return cache
+
+
+class FreezableProxy:
+    """A TCP relay to the API server whose open connections can be frozen: bytes stop, sockets stay open.
+
+    A frozen watch looks exactly like a stalled one (a network path that
+    silently drops traffic); connections opened afterwards flow normally.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._connections: list[tuple[socket.socket, socket.socket, threading.Event]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                downstream, _addr = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            frozen = threading.Event()
+            with self._lock:
+                self._connections.append((downstream, upstream, frozen))
+            for src, dst in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(src, dst, frozen), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, frozen: threading.Event) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                while frozen.is_set() and not self._closed:
+                    time.sleep(0.05)  # hold the bytes: the other side sees silence
+                if not data or self._closed:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def freeze_open_connections(self) -> None:
+        with self._lock:
+            for _down, _up, frozen in self._connections:
+                frozen.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        with self._lock:
+            for down, up, _frozen in self._connections:
+                down.close()
+                up.close()

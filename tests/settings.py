@@ -19,3 +19,6 @@ STORAGES = {
 # Static files come from finders in tests; no collected STATIC_ROOT is needed.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
 AXES_VERBOSE = False  # keep test output readable
+# Watch-fed cluster caches start threads; tests that use them turn them on with
+# the kube_cache fixture, which stops them afterwards.
+KUBE_CACHE = False

@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import ipaddress
+import json
 import os
 import shutil
 import signal
@@ -211,6 +212,8 @@ class ControlPlane:
     # Where etcd keeps its data; by default inside the temporary directory, gone
     # with stop(). The console's run command keeps it, so routes survive restarts.
     etcd_data_dir: Path | None = None
+    # More kube-apiserver flags (tests: e.g. --watch-cache=false, so watches are served by etcd).
+    apiserver_args: tuple[str, ...] = ()
     workdir: Path = field(init=False)
     pki: Pki = field(init=False)
     apiserver_port: int = field(init=False, default=0)
@@ -331,6 +334,7 @@ class ControlPlane:
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--v=0",
+                *self.apiserver_args,
             ],
         )
         context = self.ssl_context()
@@ -339,6 +343,17 @@ class ControlPlane:
             self._apiserver,
             lambda: _http_ok(f"{self.url}/readyz", context),
         )
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to its current revision (what kube-apiserver does every 5 minutes)."""
+        # etcd's JSON gateway on its own loopback client URL.
+        url = f"http://127.0.0.1:{self.etcd_port}/v3/kv/"
+        with urllib.request.urlopen(url + "range", b'{"key": "AA=="}', timeout=10) as answer:  # noqa: S310
+            revision = int(json.loads(answer.read())["header"]["revision"])
+        body = json.dumps({"revision": str(revision), "physical": True}).encode()
+        with urllib.request.urlopen(url + "compaction", body, timeout=10) as answer:  # noqa: S310
+            answer.read()
+        return revision
 
     def stop_apiserver(self) -> None:
         _terminate(self._apiserver)

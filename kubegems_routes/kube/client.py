@@ -71,12 +71,38 @@ class Service:
     ports: tuple[ServicePort, ...]
 
 
-def _service(obj: Manifest) -> Service:
+def slim_service(obj: Manifest) -> Service:
     ports = tuple(
         ServicePort(name=p.get("name", ""), port=int(p["port"]), protocol=p.get("protocol", "TCP"))
         for p in obj.get("spec", {}).get("ports", [])
     )
     return Service(name=obj["metadata"]["name"], ports=ports)
+
+
+class Watch:
+    """An open watch stream: iterate for events ({"type": ..., "object": ...}); close() from any thread."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+
+    def __iter__(self) -> Iterator[Manifest]:
+        try:
+            for line in self._response:
+                if line.strip():
+                    yield json.loads(line)
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise Unreachable(f"the watch broke off: {_reason(exc)}") from None
+        finally:
+            # Never hand a half-read watch connection back to the pool.
+            self.close()
+            self._response.release_conn()
+
+    def close(self) -> None:
+        # shutdown() wakes a thread blocked reading the socket; close() alone would not.
+        with contextlib.suppress(Exception):
+            self._response.shutdown()
+        with contextlib.suppress(Exception):
+            self._response.close()
 
 
 class KubeClient:
@@ -145,6 +171,44 @@ class KubeClient:
             raise _error(response.status, data)
         return json.loads(data) if data else {}
 
+    def list_page(self, path: str, *, limit: int, continue_token: str = "") -> Manifest:
+        """One page of a consistent list (the caches' relist): items, metadata.resourceVersion and .continue."""
+        query = {"limit": str(limit), **({"continue": continue_token} if continue_token else {})}
+        return self.request("GET", path, query=query)
+
+    def watch(self, path: str, resource_version: str, *, timeout_seconds: int, stall_timeout: float) -> Watch:
+        """Open a watch from resource_version, with bookmarks; iterate the Watch for its events.
+
+        The server ends it after timeout_seconds; no byte for stall_timeout seconds
+        (bookmarks come about every minute) ends it with Unreachable.
+        """
+        for observer in list(_observers):
+            observer("WATCH", path)
+        query = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(timeout_seconds),
+        }
+        method_, url, headers, _body, _post = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=list(query.items()),
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._api.call_api(
+                method_, url, header_params=headers, _request_timeout=(self._timeout[0], stall_timeout)
+            )
+        except k8s.ApiException as exc:
+            raise _error(exc.status or 0, exc.body or b"") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+        if not 200 <= response.status < 300:
+            raise _error(response.status, response.read())
+        return Watch(response.response)
+
     # -- reads -----------------------------------------------------------------
 
     def version(self) -> str:
@@ -155,10 +219,10 @@ class KubeClient:
         # plausibility check need no quorum read, and a consistent list can wait
         # for the cache to catch up with etcd after recent writes (tens of ms).
         data = self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services", query=CACHED)
-        return sorted((_service(item) for item in data.get("items", [])), key=lambda s: s.name)
+        return sorted((slim_service(item) for item in data.get("items", [])), key=lambda s: s.name)
 
     def get_service(self, namespace: str, name: str) -> Service:
-        return _service(self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services/{_q(name)}"))
+        return slim_service(self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services/{_q(name)}"))
 
     def list_tls_secret_names(self, namespace: str) -> list[str]:
         # Metadata only (PartialObjectMetadataList): secret data never reaches

@@ -9,7 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.lib.validators import validate_dns_subdomain, validate_host, validate_path, validate_port
 from kubegems_routes.routes import manifest
+from kubegems_routes.routes.claims import HostClaim
 from kubegems_routes.tenancy.models import Environment
+
+__all__ = ["AuditEntry", "HostClaim", "PathType", "Protocol", "Route", "RoutePath", "route_spec"]
 
 
 class Protocol(models.TextChoices):

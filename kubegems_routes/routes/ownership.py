@@ -12,14 +12,27 @@ same class in the cluster is checked:
 
 Wildcards follow the Ingress rules: ``*.example.com`` matches exactly one
 label, so it overlaps ``a.example.com`` but not ``a.b.example.com``.
+
+Where the Ingresses come from: the cluster's watch-fed cache when it is
+synced (an index lookup, whatever the size of the cluster), else one list
+from the API server. The cache trails the API server by milliseconds, so a
+save checks twice: before its write, and after it, once the cache has seen
+that write and therefore every Ingress written before it (an Ingress created
+with kubectl a moment earlier is then refused, and the new one taken back).
+If the cache does not see the write in time, the second check reads the API
+server (a consistent list). Two console saves racing for one host are kept
+apart by the database's host claims (``claims.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from django.conf import settings
+
+from kubegems_routes.kube.cache import IngressRecord, slim_ingress
+from kubegems_routes.routes.manifest import RouteSpec
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -42,15 +55,14 @@ def hosts_overlap(a: str, b: str) -> bool:
     return False
 
 
-def _served(ingress: dict[str, Any]) -> Iterable[tuple[str, str]]:
-    for rule in ingress.get("spec", {}).get("rules", []) or []:
-        host = rule.get("host", "")
-        for path in (rule.get("http") or {}).get("paths", []) or []:
-            yield host, path.get("path", "/")
+def _served(ingress: IngressRecord) -> Iterable[tuple[str, str]]:
+    for host, paths in ingress.rules:
+        for path in paths:
+            yield host, path
 
 
 def find_conflicts(
-    ingresses: list[dict[str, Any]],
+    ingresses: Iterable[IngressRecord],
     environment: Environment,
     ingress_class: str,
     route_name: str,
@@ -63,11 +75,10 @@ def find_conflicts(
     own_tenant = environment.project.tenant_id
     conflicts: list[HostConflict] = []
     for ingress in ingresses:
-        meta = ingress.get("metadata", {})
-        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        namespace, name = ingress.namespace, ingress.name
         if namespace == environment.namespace and name == route_name:
             continue  # the route's own Ingress
-        if (ingress.get("spec") or {}).get("ingressClassName") != ingress_class:
+        if ingress.ingress_class != ingress_class:
             continue
         foreign = tenant_of_namespace.get(namespace) != own_tenant
         for their_host, their_path in _served(ingress):
@@ -81,7 +92,60 @@ def find_conflicts(
     return conflicts
 
 
-def tenants_by_namespace(environment: Environment) -> dict[str, int]:
-    """Namespace -> tenant id, for every environment in the route's cluster."""
-    rows = Environment.objects.filter(cluster_id=environment.cluster_id).values_list("namespace", "project__tenant_id")
-    return dict(rows)
+def tenants_by_namespace(environment: Environment, namespaces: Iterable[str]) -> dict[str, int]:
+    """Namespace -> tenant id, for the given namespaces of the route's cluster that are environments."""
+    wanted = set(namespaces) - {environment.namespace}
+    rows = (
+        Environment.objects.filter(cluster_id=environment.cluster_id, namespace__in=wanted).values_list(
+            "namespace", "project__tenant_id"
+        )
+        if wanted
+        else []
+    )
+    return {environment.namespace: environment.project.tenant_id, **dict(rows)}
+
+
+def route_conflicts(
+    environment: Environment, spec: RouteSpec, route_name: str, *, written: str = ""
+) -> list[HostConflict]:
+    return host_conflicts(
+        environment, spec.ingress_class, route_name, spec.host, [b.path for b in spec.backends], written=written
+    )
+
+
+def host_conflicts(
+    environment: Environment,
+    ingress_class: str,
+    route_name: str,
+    host: str,
+    paths: Iterable[str],
+    *,
+    written: str = "",
+) -> list[HostConflict]:
+    """Conflicts of the route with the cluster's Ingresses.
+
+    ``written`` is the resourceVersion of the route's own write, for the check
+    after it. With caching off there is no second check (the first one read
+    the API server already).
+    """
+    cluster = environment.cluster
+    cache = cluster.cache()
+    if written and cache is None:
+        return []
+    records: list[IngressRecord] | None = None
+    if cache is not None and (not written or cache.ingresses.wait_for(written, settings.KUBE_CACHE_WRITE_WAIT)):
+        records = cache.ingresses_overlapping(ingress_class, host)
+    if records is None:
+        # Not synced (starting, or its watch is down): ask the API server. After
+        # a write, a consistent list; before it, the API server's watch cache is
+        # enough (the second check follows the write).
+        items = cluster.client().list_ingresses(cached=not written)
+        records = [slim_ingress(item) for item in items]
+    # Only Ingresses of the class with an overlapping host can conflict: look up the tenants of their namespaces.
+    records = [r for r in records if r.ingress_class == ingress_class and _serves_overlapping(r, host)]
+    tenants = tenants_by_namespace(environment, {r.namespace for r in records})
+    return find_conflicts(records, environment, ingress_class, route_name, host, paths, tenants)
+
+
+def _serves_overlapping(record: IngressRecord, host: str) -> bool:
+    return any(their_host and hosts_overlap(host, their_host) for their_host, _paths in record.rules)

@@ -24,6 +24,7 @@ from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.hosts import is_random_host_of, random_host
 from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     FieldProblem,
@@ -34,9 +35,8 @@ from kubegems_routes.routes.errors import (
     RefusedByCluster,
     StaleEdit,
 )
-from kubegems_routes.routes.locks import lock_ingress_class
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
-from kubegems_routes.routes.ownership import find_conflicts, tenants_by_namespace
+from kubegems_routes.routes.ownership import HostConflict, route_conflicts
 from kubegems_routes.tenancy.models import Environment
 
 logger = logging.getLogger(__name__)
@@ -119,11 +119,12 @@ def save_route(
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
+    previous = None if creating else route.spec()
     try:
         with transaction.atomic():
             _store(route, values, user)
             spec = route.spec()
-            _check_host(client, route, spec)
+            _check_host(route, spec, replacing=not creating)
             body = manifest.build_ingress(spec)
             if creating:
                 applied = client.create_ingress(namespace, body)
@@ -131,6 +132,17 @@ def save_route(
                 body["metadata"]["resourceVersion"] = resource_version or route.resource_version
                 applied = client.replace_ingress(namespace, route.name, body)
             applied_in_cluster = True
+            if previous is None or (previous.host, previous.ingress_class) != (spec.host, spec.ingress_class):
+                # Again, once the cache has seen this write: an Ingress written by
+                # others a moment before ours is found, and ours is taken back
+                # (deleted by the handler below, or put back as it was).
+                written = str(applied.get("metadata", {}).get("resourceVersion", ""))
+                try:
+                    _check_host(route, spec, written=written)
+                except HostTaken:
+                    if previous is not None:
+                        _put_back(client, route.name, previous, written)
+                    raise
             _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
     except AlreadyExists as exc:
         _forget_pk(route, creating)
@@ -177,21 +189,24 @@ def save_route(
     return route
 
 
-def _check_host(client: KubeClient, route: Route, spec: manifest.RouteSpec) -> None:
-    # Under the class's lock and from etcd (not the watch cache), so a host
-    # another replica wrote a moment ago is seen.
-    lock_ingress_class(route.environment.cluster_id, spec.ingress_class)
-    conflicts = find_conflicts(
-        client.list_ingresses(),
-        route.environment,
-        spec.ingress_class,
-        route.name,
-        spec.host,
-        [b.path for b in spec.backends],
-        tenants_by_namespace(route.environment),
-    )
+def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:
+    """Refuse a host another tenant holds: by the database claim (two console saves racing), and by the
+    cluster's Ingresses (written by anyone; ``written`` is this save's own write, for the check after it)."""
+    if not written and not claim_for_route(route, spec.ingress_class, spec.host, replacing=replacing):
+        raise HostTaken(_("The host is already served on this gateway."), conflicts=[HostConflict(spec.host, "", "")])
+    conflicts = route_conflicts(route.environment, spec, route.name, written=written)
     if conflicts:
         raise HostTaken(_("The host is already served on this gateway."), conflicts=conflicts)
+
+
+def _put_back(client: KubeClient, name: str, previous: manifest.RouteSpec, written: str) -> None:
+    """An edit whose new host turned out to be taken: the Ingress gets the route's previous version again."""
+    body = manifest.build_ingress(previous)
+    body["metadata"]["resourceVersion"] = written
+    try:
+        client.replace_ingress(previous.namespace, name, body)
+    except KubeError as exc:  # the list and detail pages show the drift; the row keeps the previous version
+        logger.warning("putting back Ingress %s/%s failed: %s", previous.namespace, name, exc.message)
 
 
 def _record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:

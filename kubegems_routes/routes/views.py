@@ -25,7 +25,7 @@ from kubegems_routes.kube.client import Manifest, Service
 from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     HostTaken,
@@ -111,35 +111,18 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
 def _live_ingresses(
     request: AuthenticatedHttpRequest, environment: Environment, names: list[str]
 ) -> tuple[dict[str, Manifest] | None, list[str], str]:
-    """The Ingresses of one page of routes, and the names of the namespace's unmanaged Ingresses.
-
-    Two label-selected list calls whose cost follows the page and the number of
-    unmanaged Ingresses, not the number of routes in the namespace. A route whose
-    Ingress lost its labels (edited outside) is found among the unmanaged ones.
-    """
-    client = environment.cluster.client()
+    """The Ingresses of one page of routes, the names of the unmanaged ones, or why the cluster could not tell."""
     try:
-        items = (
-            client.list_ingresses(
-                environment.namespace, label_selector=f"{manifest.LABEL_ROUTE} in ({','.join(names)})"
-            )
-            if names
-            else []
-        )
-        others = client.list_ingresses(
-            environment.namespace, label_selector=f"{manifest.LABEL_MANAGED_BY}!={manifest.MANAGED_BY}"
-        )
+        live, unlabelled = cluster_reads.page_ingresses(environment, names)
     except KubeError as exc:
         message = _unreachable(request, exc, f"listing Ingresses of {environment.namespace}")
         return None, [], f"{message} {_('Showing the routes the console knows.')}"
-    live = {item["metadata"]["name"]: item for item in others}
-    live.update({item["metadata"]["name"]: item for item in items})
-    return live, [item["metadata"]["name"] for item in others], ""
+    return live, unlabelled, ""
 
 
 def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]:
     try:
-        services = environment.cluster.client().list_services(environment.namespace)
+        services = cluster_reads.services(environment)
     except KubeError as exc:
         logger.warning("listing services of %s failed: %s", environment.namespace, exc.message)
         return None, _("Services could not be read from the cluster; type the service and port.")

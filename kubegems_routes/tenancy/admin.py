@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,7 @@ from kubegems_routes.tenancy.models import (
     Tenant,
     TenantMember,
 )
+from kubegems_routes.tenancy.reachability import Reachability, check_credentials
 
 
 class ClusterForm(forms.ModelForm):
@@ -37,12 +39,41 @@ class ClusterForm(forms.ModelForm):
             return str(Cluster.objects.get(pk=self.instance.pk).kubeconfig)
         return value
 
+    def clean(self) -> dict[str, object]:
+        """Credentials that cannot reach their API server are refused before they are stored."""
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        self.reachability = check_credentials(bool(data.get("in_cluster")), str(data.get("kubeconfig") or ""))
+        if not self.reachability.reachable:
+            field = None if data.get("in_cluster") else "kubeconfig"
+            raise ValidationError(
+                {field: _("The API server could not be reached with these credentials: %(why)s")}
+                if field
+                else _("The API server could not be reached with these credentials: %(why)s"),
+                params={"why": self.reachability.detail},
+            )
+        return data
+
 
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
     form = ClusterForm
     list_display = ["name", "description", "in_cluster", "created_at"]
     search_fields = ["name", "description"]
+    readonly_fields = ["api_server"]
+
+    @admin.display(description=_("API server"))
+    def api_server(self, obj: Cluster) -> str:
+        if obj.pk is None:
+            return "-"
+        return str(Reachability.of(obj))
+
+    def save_model(self, request: HttpRequest, obj: Cluster, form: ClusterForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        reachability = getattr(form, "reachability", None)
+        if reachability is not None:
+            messages.success(request, _("Cluster %(name)s: %(state)s") % {"name": obj.name, "state": reachability})
 
     def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return bool(request.user.is_superuser or request.user.is_staff)

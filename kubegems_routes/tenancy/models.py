@@ -16,6 +16,7 @@ from kubegems_routes.lib.crypto import EncryptedTextField
 from kubegems_routes.lib.validators import validate_dns_label
 
 if TYPE_CHECKING:
+    from kubegems_routes.kube.cache import ClusterCache
     from kubegems_routes.kube.client import KubeClient
 
 
@@ -55,25 +56,51 @@ class Cluster(models.Model):
                 raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
 
     def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
-        """A client with the configured timeouts, or shorter ones (the readiness probe)."""
-        from kubegems_routes.kube.client import KubeClient, cached_client
+        """A shared client with the configured timeouts, or shorter ones (the readiness probe)."""
+        from kubegems_routes.kube.client import cached_client
 
         timeouts: dict[str, float] = {
             "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
-        fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
-        key = (self.pk, self.in_cluster, fingerprint, tuple(timeouts.values()))
+        return cached_client((*self._credentials_key(), *timeouts.values()), lambda: self.new_client(**timeouts))
+
+    def new_client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
+        """A client with its own connection pool (the cache's watches hold their connections)."""
+        from kubegems_routes.kube.client import KubeClient
+
+        timeouts: dict[str, float] = {
+            "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
+        }
         if self.in_cluster:
             token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
-            return cached_client(
-                (*key, token, ca), lambda: KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
-            )
+            return KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
+        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
 
-        def build() -> KubeClient:  # only on a cache miss: parsing the kubeconfig costs
-            return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
+    def _credentials_key(self) -> tuple[object, ...]:
+        fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
+        paths = (str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE))
+        return (
+            self.pk,
+            self.in_cluster,
+            fingerprint,
+            *paths,
+            settings.KUBE_CONNECT_TIMEOUT,
+            settings.KUBE_READ_TIMEOUT,
+        )
 
-        return cached_client(key, build)
+    def cache(self) -> ClusterCache | None:
+        """This process's watch-fed cache of the cluster, started on first use; None when caching is off."""
+        if not settings.KUBE_CACHE or self.pk is None:
+            return None
+        from kubegems_routes.kube.cache import ClusterCache, cache_for
+
+        return cache_for(
+            self.pk,
+            self._credentials_key(),
+            lambda: ClusterCache(self.new_client(), stall_timeout=settings.KUBE_CACHE_STALL_TIMEOUT),
+        )
 
 
 class Tenant(models.Model):

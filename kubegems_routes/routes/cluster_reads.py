@@ -1,0 +1,55 @@
+"""What the routes pages read from a cluster: from its watch-fed cache when synced, else from the API server.
+
+The cache (kubegems_routes/kube/cache.py) answers None while it is starting or
+its watch is down; every function here then makes the direct call the page
+made before the cache existed, so a page never shows an answer from a cache
+that is not following the cluster. Errors are the client's KubeErrors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubegems_routes.kube.client import Service
+from kubegems_routes.kube.errors import NotFound
+from kubegems_routes.routes import manifest
+from kubegems_routes.tenancy.models import Environment
+
+
+def services(environment: Environment) -> list[Service]:
+    cache = environment.cluster.cache()
+    found = cache.services_in(environment.namespace) if cache is not None else None
+    if found is not None:
+        return found
+    return environment.cluster.client().list_services(environment.namespace)
+
+
+def page_ingresses(environment: Environment, names: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The Ingresses of one page of routes by name, and the names of the namespace's unmanaged Ingresses.
+
+    The page's Ingresses come from one label-selected list (drift needs whole
+    manifests, which the cache does not keep), so the cost follows the page. A
+    route whose Ingress lost its labels (edited outside) is found among the
+    unmanaged ones.
+    """
+    client = environment.cluster.client()
+    namespace = environment.namespace
+    selector = f"{manifest.LABEL_ROUTE} in ({','.join(names)})"
+    items = client.list_ingresses(namespace, label_selector=selector) if names else []
+    live = {item["metadata"]["name"]: item for item in items}
+    cache = environment.cluster.cache()
+    records = cache.ingresses_in(namespace) if cache is not None else None
+    if records is None:
+        others = client.list_ingresses(namespace, label_selector=f"{manifest.LABEL_MANAGED_BY}!={manifest.MANAGED_BY}")
+        for item in others:
+            live.setdefault(item["metadata"]["name"], item)
+        return live, [item["metadata"]["name"] for item in others]
+    unlabelled = [r.name for r in records if r.managed_by != manifest.MANAGED_BY]
+    wanted = set(names)
+    for name in unlabelled:
+        if name in wanted and name not in live:  # rare: a route's Ingress stripped of its labels
+            try:
+                live[name] = client.get_ingress(namespace, name)
+            except NotFound:
+                pass
+    return live, unlabelled
