@@ -20,6 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
+from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -85,3 +88,42 @@ def tenants_by_namespace(environment: Environment) -> dict[str, int]:
     """Namespace -> tenant id, for every environment in the route's cluster."""
     rows = Environment.objects.filter(cluster_id=environment.cluster_id).values_list("namespace", "project__tenant_id")
     return dict(rows)
+
+
+def with_console_claims(
+    cluster_ingresses: list[dict[str, Any]], environment: Environment, ingress_class: str, host: str
+) -> list[dict[str, Any]]:
+    """The cluster's Ingresses plus the console's own routes that may claim the host, shaped alike.
+
+    The cluster list comes from the API server's watch cache, which can trail
+    a write by milliseconds; the database cannot, under lock_ingress_class: a
+    route another replica saved a moment ago is here even before its Ingress
+    reaches the cache. Ingresses made outside the console come from the cluster.
+    """
+    candidates = Q(host=host)
+    _head, _dot, tail = host.partition(".")
+    if host.startswith("*."):
+        candidates |= Q(host__endswith=f".{host[2:]}")
+    elif tail:
+        candidates |= Q(host=f"*.{tail}")
+    routes = (
+        Route.objects.filter(
+            candidates, environment__cluster_id=environment.cluster_id, gateway__ingress_class=ingress_class
+        )
+        .select_related("environment")
+        .prefetch_related("paths")
+    )
+    merged = {(i.get("metadata", {}).get("namespace"), i.get("metadata", {}).get("name")): i for i in cluster_ingresses}
+    for route in routes:
+        key = (route.environment.namespace, route.name)
+        merged.setdefault(
+            key,
+            {
+                "metadata": {"namespace": key[0], "name": key[1]},
+                "spec": {
+                    "ingressClassName": ingress_class,
+                    "rules": [{"host": route.host, "http": {"paths": [{"path": p.path} for p in route.paths.all()]}}],
+                },
+            },
+        )
+    return list(merged.values())

@@ -19,7 +19,7 @@ from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.locks import lock_ingress_class
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
-from kubegems_routes.routes.ownership import HostConflict, find_conflicts, tenants_by_namespace
+from kubegems_routes.routes.ownership import HostConflict, find_conflicts, tenants_by_namespace, with_console_claims
 from kubegems_routes.tenancy.models import Environment
 
 RANDOM_HOST_TRIES = 20
@@ -75,11 +75,13 @@ def save_route(editor: RouteEditor, user: AbstractBaseUser, *, fallback_host: st
     try:
         with transaction.atomic():
             spec = _save_rows(route, editor, user, fallback_host)
-            # Under the class's lock and from etcd (not the watch cache), so a
-            # host another replica wrote a moment ago is seen.
+            # Under the class's lock, with the console's own routes from the
+            # database: a host another replica saved a moment ago is seen.
             lock_ingress_class(route.environment.cluster_id, spec.ingress_class)
             conflicts = find_conflicts(
-                client.list_ingresses(),
+                with_console_claims(
+                    client.list_ingresses(cached=True), route.environment, spec.ingress_class, spec.host
+                ),
                 route.environment,
                 spec.ingress_class,
                 route.name,
