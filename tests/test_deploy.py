@@ -109,6 +109,21 @@ def test_every_manifest_passes_a_server_side_dry_run(kube):
         kube.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/kubegems-routes")
 
 
+def test_the_pod_passes_the_restricted_pod_security_standard(kube):
+    """Its namespace enforces `restricted`; a dry-run Pod from the template is admitted, a root one is not."""
+    base = _render("deploy/base")
+    _apply(kube, next(obj for obj in base if obj["kind"] == "Namespace"))
+    template = next(obj for obj in base if obj["kind"] == "Deployment")["spec"]["template"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "console", **template["metadata"]}}
+    pod["spec"] = template["spec"]
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    assert kube.request("POST", path, query={"dryRun": "All"}, body=pod)["metadata"]["name"] == "console"
+    rooted = copy.deepcopy(pod)
+    rooted["spec"]["securityContext"] = {"runAsUser": 0}
+    with pytest.raises(Forbidden, match="restricted"):
+        kube.request("POST", path, query={"dryRun": "All"}, body=rooted)
+
+
 def test_the_deployment_runs_unprivileged_with_probes_and_its_image_from_kustomize():
     deployment = next(obj for obj in _render("deploy/base") if obj["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
