@@ -22,12 +22,14 @@ import pytest
 import yaml
 
 from kubegems_routes.controlplane.build import BuildError
+from kubegems_routes.controlplane.gatewayapi import ensure_crds
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
 from tests.postgres import Postgres, PostgresError
@@ -117,6 +119,33 @@ def data_plane(control_plane: ControlPlane) -> Iterator[DataPlane]:
 @pytest.fixture(scope="session")
 def kube(control_plane: ControlPlane) -> KubeClient:
     return KubeClient.from_kubeconfig(control_plane.kubeconfig)
+
+
+@pytest.fixture(scope="session")
+def gateway_api(kube: KubeClient) -> list[str]:
+    """Gateway API's standard CRDs (sigs.k8s.io/gateway-api, cached) installed and Established; their names."""
+    try:
+        files = ensure_crds()
+    except BuildError as exc:
+        pytest.fail(f"Gateway API's CRDs are needed and could not be fetched (Go and the module proxy).\n{exc}")
+    names = []
+    for path in files:
+        crd = yaml.safe_load(path.read_text())
+        kube.apply_crd(crd)
+        names.append(crd["metadata"]["name"])
+    until(lambda: all(kube.crd_established(name) for name in names), timeout=30)
+    # Established is the API server's word that the resource is served; its
+    # discovery and CEL programs follow within moments.
+    until(lambda: _serves(kube, "/apis/gateway.networking.k8s.io/v1/httproutes"), timeout=30)
+    return names
+
+
+def _serves(kube: KubeClient, path: str) -> bool:
+    try:
+        kube.request("GET", path)
+    except NotFound:
+        return False
+    return True
 
 
 @pytest.fixture

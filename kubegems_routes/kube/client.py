@@ -283,6 +283,51 @@ class KubeClient:
             if not missing_ok:
                 raise
 
+    # -- Gateway API routes ------------------------------------------------------
+
+    def get_gateway_route(self, kind: str, namespace: str, name: str) -> Manifest:
+        """An HTTPRoute or GRPCRoute (kind as in GATEWAY_ROUTE_KINDS)."""
+        return self.request("GET", _gateway_route_path(kind, namespace, name))
+
+    def list_gateway_routes(self, kind: str, namespace: str, *, label_selector: str | None = None) -> list[Manifest]:
+        query = {"labelSelector": label_selector} if label_selector else None
+        return list(self.request("GET", _gateway_route_path(kind, namespace), query=query).get("items", []))
+
+    def create_gateway_route(self, kind: str, namespace: str, manifest: Manifest) -> Manifest:
+        return self.request("POST", _gateway_route_path(kind, namespace), body=manifest)
+
+    def replace_gateway_route(self, kind: str, namespace: str, name: str, manifest: Manifest) -> Manifest:
+        """PUT; a manifest carrying metadata.resourceVersion fails with Conflict if stale."""
+        return self.request("PUT", _gateway_route_path(kind, namespace, name), body=manifest)
+
+    def delete_gateway_route(self, kind: str, namespace: str, name: str, *, missing_ok: bool = True) -> None:
+        try:
+            self.request("DELETE", _gateway_route_path(kind, namespace, name))
+        except NotFound:
+            if not missing_ok:
+                raise
+
+    def get_gateway(self, namespace: str, name: str) -> Manifest:
+        return self.request("GET", f"{GATEWAY_API}/namespaces/{_q(namespace)}/gateways/{_q(name)}")
+
+    # -- CustomResourceDefinitions (the local control plane, tests) ------------
+
+    def apply_crd(self, manifest: Manifest) -> Manifest:
+        """Create the CRD, or replace the stored one with this version of it."""
+        path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        try:
+            return self.create(path, manifest)
+        except AlreadyExists:
+            name = _q(manifest["metadata"]["name"])
+            current = self.request("GET", f"{path}/{name}")
+            body = {**manifest, "metadata": {**manifest["metadata"], **_version_of(current)}}
+            return self.request("PUT", f"{path}/{name}", body=body)
+
+    def crd_established(self, name: str) -> bool:
+        crd = self.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{_q(name)}")
+        conditions = crd.get("status", {}).get("conditions", [])
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
     def create(self, path: str, manifest: Manifest) -> Manifest:
         """Create any object by its collection path (seeding, tests)."""
         return self.request("POST", path, body=manifest)
@@ -320,6 +365,21 @@ def _q(segment: str) -> str:
 
 def _ingress_path(namespace: str, name: str) -> str:
     return f"/apis/networking.k8s.io/v1/namespaces/{_q(namespace)}/ingresses/{_q(name)}"
+
+
+GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
+# Route kinds of Gateway API the console writes, and their resources.
+GATEWAY_ROUTE_KINDS = {"HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes"}
+
+
+def _gateway_route_path(kind: str, namespace: str, name: str = "") -> str:
+    resource = GATEWAY_ROUTE_KINDS[kind]
+    path = f"{GATEWAY_API}/namespaces/{_q(namespace)}/{resource}"
+    return f"{path}/{_q(name)}" if name else path
+
+
+def _version_of(obj: Manifest) -> dict[str, str]:
+    return {"resourceVersion": obj["metadata"]["resourceVersion"]}
 
 
 def _reason(exc: BaseException) -> str:
