@@ -1,5 +1,7 @@
-"""Build the Ingress a route becomes: pure functions, no database, no cluster.
+"""Build the object a route becomes: pure functions, no database, no cluster.
 
+On an ingress-class gateway that is an Ingress; on a Gateway API gateway an
+HTTPRoute (http, https, ws, wss) or a GRPCRoute (grpc) attached to the Gateway.
 The same function feeds the live YAML preview and the API call, so what the
 preview shows is exactly what is sent.
 """
@@ -32,6 +34,13 @@ _GENERATED_KEY = {WS: WEBSOCKET_SERVICES, WSS: WEBSOCKET_SERVICES, GRPC: GRPC_SE
 
 PATH_TYPES = ("Prefix", "Exact", "ImplementationSpecific")
 
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+HTTP_ROUTE, GRPC_ROUTE = "HTTPRoute", "GRPCRoute"
+# Gateway API's path matches; ImplementationSpecific is not offered there.
+_GATEWAY_PATH_TYPES = {"Prefix": "PathPrefix", "Exact": "Exact"}
+GATEWAY_PATH_TYPES = tuple(_GATEWAY_PATH_TYPES)
+
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
@@ -51,6 +60,28 @@ class Backend:
 
 
 @dataclass(frozen=True)
+class GatewayParent:
+    """A Gateway API Gateway and the listeners (sectionName) routes attach to, by protocol."""
+
+    namespace: str
+    name: str
+    http_listener: str = ""
+    https_listener: str = ""
+
+    def listener(self, protocol: str) -> str:
+        return self.https_listener if needs_tls(protocol) else self.http_listener
+
+
+class UnresolvedPort(ValueError):
+    """A backend's port is a name the Service does not have: Gateway API's backendRefs take numbers."""
+
+    def __init__(self, service: str, port: str) -> None:
+        super().__init__(f"service {service!r} has no port named {port!r}")
+        self.service = service
+        self.port = port
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     name: str
     namespace: str
@@ -62,6 +93,16 @@ class RouteSpec:
     gateway_annotations: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    # Set for a Gateway API gateway: the route becomes an HTTPRoute or GRPCRoute.
+    parent: GatewayParent | None = None
+    # (service, port name) -> number, from the Services: backendRefs take numbers.
+    port_numbers: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        if self.parent is None:
+            return "Ingress"
+        return GRPC_ROUTE if self.protocol == GRPC else HTTP_ROUTE
 
 
 def protocol_annotations(protocol: str, services: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -74,9 +115,14 @@ def protocol_annotations(protocol: str, services: list[str] | tuple[str, ...]) -
 
 
 def effective_annotations(spec: RouteSpec) -> dict[str, str]:
-    """Gateway defaults, then protocol-generated, then the user's own: later wins."""
+    """Gateway defaults, then protocol-generated, then the user's own: later wins.
+
+    Gateway API needs no annotation for WebSocket or gRPC (an HTTPRoute carries
+    the upgrade; gRPC has its own kind), so none is generated there.
+    """
     merged: dict[str, str] = dict(spec.gateway_annotations)
-    merged.update(protocol_annotations(spec.protocol, [b.service for b in spec.backends]))
+    if spec.parent is None:
+        merged.update(protocol_annotations(spec.protocol, [b.service for b in spec.backends]))
     merged.update(spec.annotations)
     return merged
 
@@ -92,13 +138,25 @@ def route_labels(tenant: str, project: str, environment: str, gateway: str, rout
     }
 
 
-def build_ingress(spec: RouteSpec) -> dict[str, Any]:
+def build(spec: RouteSpec) -> dict[str, Any]:
+    """The object the route becomes on its gateway: Ingress, HTTPRoute or GRPCRoute."""
+    if spec.parent is None:
+        return build_ingress(spec)
+    return build_gateway_route(spec)
+
+
+def _metadata(spec: RouteSpec) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": spec.name, "namespace": spec.namespace}
     if spec.labels:
         metadata["labels"] = dict(spec.labels)
     annotations = effective_annotations(spec)
     if annotations:
         metadata["annotations"] = annotations
+    return metadata
+
+
+def build_ingress(spec: RouteSpec) -> dict[str, Any]:
+    metadata = _metadata(spec)
     rule: dict[str, Any] = {
         "http": {
             "paths": [
@@ -128,6 +186,81 @@ def build_ingress(spec: RouteSpec) -> dict[str, Any]:
     }
 
 
+def backend_port_number(spec: RouteSpec, backend: Backend) -> int:
+    if _DIGITS.fullmatch(backend.port):
+        return int(backend.port)
+    number = spec.port_numbers.get((backend.service, backend.port))
+    if number is None:
+        raise UnresolvedPort(backend.service, backend.port)
+    return number
+
+
+def _backend_ref(spec: RouteSpec, backend: Backend) -> dict[str, Any]:
+    # Written with the API server's defaults (group, kind, weight) so that the
+    # stored object reads back equal to the built one (drift compares them).
+    return {
+        "group": "",
+        "kind": "Service",
+        "name": backend.service,
+        "port": backend_port_number(spec, backend),
+        "weight": 1,
+    }
+
+
+def _http_match(backend: Backend) -> dict[str, Any]:
+    path_type = _GATEWAY_PATH_TYPES.get(backend.path_type)
+    if path_type is None:
+        raise ValueError(f"path type {backend.path_type!r} is not offered on Gateway API gateways")
+    return {"path": {"type": path_type, "value": backend.path}}
+
+
+def _grpc_matches(backend: Backend) -> list[dict[str, Any]]:
+    """A gRPC request's path is /<package.Service>/<Method>: "/" matches every call,
+    "/pkg.Svc" (prefix) every method of one service, "/pkg.Svc/Method" one method."""
+    parts = [p for p in backend.path.split("/") if p]
+    if not parts:
+        return []
+    method: dict[str, str] = {"type": "Exact", "service": parts[0]}
+    if len(parts) > 1:
+        method["method"] = "/".join(parts[1:])
+    return [{"method": method}]
+
+
+def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
+    """An HTTPRoute (http, https, ws, wss) or GRPCRoute (grpc) attached to the gateway's listener."""
+    parent = spec.parent
+    if parent is None:
+        raise ValueError("a Gateway API route needs its gateway's parent")
+    parent_ref: dict[str, Any] = {
+        "group": GATEWAY_GROUP,
+        "kind": "Gateway",
+        "namespace": parent.namespace,
+        "name": parent.name,
+    }
+    listener = parent.listener(spec.protocol)
+    if listener:
+        parent_ref["sectionName"] = listener
+    body: dict[str, Any] = {"parentRefs": [parent_ref]}
+    if spec.host:
+        body["hostnames"] = [spec.host]
+    grpc = spec.protocol == GRPC
+    rules = []
+    for backend in spec.backends:
+        rule: dict[str, Any] = {}
+        matches = _grpc_matches(backend) if grpc else [_http_match(backend)]
+        if matches:
+            rule["matches"] = matches
+        rule["backendRefs"] = [_backend_ref(spec, backend)]
+        rules.append(rule)
+    body["rules"] = rules
+    return {
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": spec.kind,
+        "metadata": _metadata(spec),
+        "spec": body,
+    }
+
+
 # Where a field path of the API server's answer (spec.rules[0].host) points in a route.
 _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^metadata\.name"), "name"),
@@ -136,7 +269,11 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^spec\.tls\[\d+\]\.hosts"), "host"),
     (re.compile(r"^spec\.tls\[\d+\]\.secretName"), "tls_secret"),
     (re.compile(r"^spec\.ingressClassName"), "gateway"),
+    (re.compile(r"^spec\.hostnames"), "host"),
+    (re.compile(r"^spec\.parentRefs"), "gateway"),
 )
+# spec.rules[1].matches[0].path.value, spec.rules[0].backendRefs[0].port (HTTPRoute, GRPCRoute)
+_RULE_CAUSE = re.compile(r"^spec\.rules\[(\d+)\](?:\.(\w+)(?:\[\d+\])?(?:\.(\w+))?)?")
 _PATH_CAUSE = re.compile(r"^spec\.rules\[\d+\]\.http\.paths\[(\d+)\]\.(\w+)(?:\.service\.(\w+))?")
 
 
@@ -147,10 +284,22 @@ def route_field(field_path: str) -> tuple[str, int | None] | None:
             return name, None
     match = _PATH_CAUSE.match(field_path)
     if match is None:
-        return None
+        return _rule_field(field_path)
     part, service_part = match.group(2), match.group(3)
     name = {"path": "path", "pathType": "path_type"}.get(part) or ("port" if service_part == "port" else "service")
     return name, int(match.group(1))
+
+
+def _rule_field(field_path: str) -> tuple[str, int | None] | None:
+    match = _RULE_CAUSE.match(field_path)
+    if match is None:
+        return None
+    row, part, sub = int(match.group(1)), match.group(2), match.group(3)
+    if part == "backendRefs":
+        return ("port" if sub == "port" else "service"), row
+    if part == "matches" and sub == "path" and field_path.endswith(".type"):
+        return "path_type", row
+    return "path", row
 
 
 def access_urls(host: str, paths: list[str], tls: bool) -> list[str]:
