@@ -17,6 +17,7 @@ def _gateway_form(cluster, tenant, **overrides):
         "cluster": cluster.pk,
         "tenant": tenant.pk,
         "name": "edge",
+        "kind": "ingress",
         "ingress_class": "",
         "default_domain": "*.edge.io",
         "http2": "on",

@@ -23,7 +23,7 @@ OURS = ("kubegems_routes.",)
 KEPT = {
     "KubeGems", "Ingress", "IngressClass", "HTTP", "HTTP/2", "HTTPS", "TLS", "gRPC", "NGINX", "kubeconfig",
     "Prefix", "Exact", "ImplementationSpecific", "YAML", "Secret", "ws", "wss", "WebSocket", "Django",
-    "Kubeconfig", "snippet", "IP", "GET", "POST", "Accept", "sha", "API",
+    "Kubeconfig", "snippet", "IP", "GET", "POST", "Accept", "sha", "API", "Gateway", "HTTPRoute", "GRPCRoute",
 }  # fmt: skip
 
 

@@ -22,7 +22,20 @@ class GatewayAnnotationInline(admin.TabularInline):
 class GatewayForm(forms.ModelForm):
     class Meta:
         model = Gateway
-        fields = ["cluster", "tenant", "name", "ingress_class", "default_domain", "http2", "allow_snippets"]
+        fields = [
+            "cluster",
+            "tenant",
+            "name",
+            "kind",
+            "ingress_class",
+            "gateway_namespace",
+            "gateway_name",
+            "http_listener",
+            "https_listener",
+            "default_domain",
+            "http2",
+            "allow_snippets",
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -38,7 +51,7 @@ class GatewayForm(forms.ModelForm):
     # After the instance is built from the form (django-stubs does not declare this hook).
     def _post_clean(self) -> None:
         super()._post_clean()  # type: ignore[misc]
-        if self.errors:
+        if self.errors or self.instance.is_gateway_api:
             return
         # Saving a gateway makes sure its IngressClass exists; if the cluster
         # cannot be reached the gateway is not saved, so the two never disagree.
@@ -59,13 +72,14 @@ class GatewayAdmin(admin.ModelAdmin):
         "name",
         "tenant",
         "cluster",
+        "kind",
         "ingress_class",
         "default_domain",
         "http2",
         "allow_snippets",
         "route_count",
     ]
-    list_filter = ["cluster", "tenant", "http2", "allow_snippets"]
+    list_filter = ["cluster", "tenant", "kind", "http2", "allow_snippets"]
     search_fields = ["name", "ingress_class", "default_domain", "tenant__name"]
     list_select_related = ["tenant", "cluster"]
     inlines = [GatewayAnnotationInline]

@@ -1,4 +1,5 @@
-"""Gateways: ingress classes served by an NGINX ingress controller, per tenant and cluster."""
+"""Gateways, per tenant and cluster: an ingress class served by an NGINX ingress controller,
+or a Gateway API Gateway whose listeners routes attach to (HTTPRoute, GRPCRoute)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kubegems_routes.lib.validators import (
     validate_dns_label,
     validate_dns_subdomain,
 )
+from kubegems_routes.routes import manifest
 from kubegems_routes.tenancy.models import Cluster, Environment, Tenant
 
 DEFAULT_GATEWAY = "default-gateway"
@@ -29,6 +31,10 @@ class GatewayQuerySet(models.QuerySet["Gateway"]):
 
 
 class Gateway(models.Model):
+    class Kind(models.TextChoices):
+        INGRESS = "ingress", _("Ingress class")
+        GATEWAY_API = "gateway-api", _("Gateway API Gateway")
+
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
@@ -46,6 +52,44 @@ class Gateway(models.Model):
         blank=True,
         validators=[validate_dns_subdomain],
         help_text=_("Defaults to the name, a dash and the tenant's name (e.g. public-acme)."),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=Kind.choices,
+        default=Kind.INGRESS,
+        help_text=_("What routes on this gateway become: Ingresses, or HTTPRoutes and GRPCRoutes."),
+    )
+    gateway_namespace = models.CharField(
+        _("Gateway namespace"),
+        max_length=63,
+        blank=True,
+        validators=[validate_dns_label],
+        help_text=_("Gateway API only: the namespace of the Gateway routes attach to."),
+    )
+    gateway_name = models.CharField(
+        _("Gateway name"),
+        max_length=180,
+        blank=True,
+        validators=[validate_dns_subdomain],
+        help_text=_("Gateway API only: the name of the Gateway routes attach to."),
+    )
+    http_listener = models.CharField(
+        _("HTTP listener"),
+        max_length=253,
+        blank=True,
+        validators=[validate_dns_subdomain],
+        help_text=_("Gateway API only: the listener http and ws routes attach to (empty: the whole Gateway)."),
+    )
+    https_listener = models.CharField(
+        _("HTTPS listener"),
+        max_length=253,
+        blank=True,
+        validators=[validate_dns_subdomain],
+        help_text=_(
+            "Gateway API only: the listener https, wss and grpc routes attach to (empty: the whole Gateway). "
+            "Its certificate serves them: routes carry no TLS secret."
+        ),
     )
     default_domain = models.CharField(
         _("default domain"),
@@ -89,12 +133,35 @@ class Gateway(models.Model):
         return super().delete(*args, **kwargs)  # type: ignore[arg-type]
 
     def clean(self) -> None:
+        if self.kind == self.Kind.GATEWAY_API:
+            missing = {
+                f: _("A Gateway API gateway needs this.")
+                for f in ("gateway_namespace", "gateway_name")
+                if not getattr(self, f)
+            }
+            if missing:
+                raise ValidationError(missing)
         if not self.ingress_class and self.name:
             self.ingress_class = self.default_ingress_class()
             try:
                 validate_dns_subdomain(self.ingress_class)
             except ValidationError as exc:
                 raise ValidationError({"ingress_class": exc.messages}) from None
+
+    @property
+    def is_gateway_api(self) -> bool:
+        return self.kind == self.Kind.GATEWAY_API
+
+    def parent(self) -> manifest.GatewayParent | None:
+        """The Gateway routes attach to, or None for an ingress-class gateway."""
+        if not self.is_gateway_api:
+            return None
+        return manifest.GatewayParent(
+            namespace=self.gateway_namespace,
+            name=self.gateway_name,
+            http_listener=self.http_listener,
+            https_listener=self.https_listener,
+        )
 
     @property
     def is_default(self) -> bool:

@@ -283,6 +283,30 @@ class KubeClient:
             if not missing_ok:
                 raise
 
+    # -- a route's object, whichever its kind ---------------------------------------
+
+    def get_route_object(self, kind: str, namespace: str, name: str) -> Manifest:
+        """The Ingress, HTTPRoute or GRPCRoute a route became."""
+        if kind == "Ingress":
+            return self.get_ingress(namespace, name)
+        return self.get_gateway_route(kind, namespace, name)
+
+    def create_route_object(self, kind: str, namespace: str, manifest: Manifest) -> Manifest:
+        if kind == "Ingress":
+            return self.create_ingress(namespace, manifest)
+        return self.create_gateway_route(kind, namespace, manifest)
+
+    def replace_route_object(self, kind: str, namespace: str, name: str, manifest: Manifest) -> Manifest:
+        if kind == "Ingress":
+            return self.replace_ingress(namespace, name, manifest)
+        return self.replace_gateway_route(kind, namespace, name, manifest)
+
+    def delete_route_object(self, kind: str, namespace: str, name: str) -> None:
+        if kind == "Ingress":
+            self.delete_ingress(namespace, name)
+        else:
+            self.delete_gateway_route(kind, namespace, name)
+
     # -- Gateway API routes ------------------------------------------------------
 
     def get_gateway_route(self, kind: str, namespace: str, name: str) -> Manifest:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubegems_routes.kube.client import Service
+from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, Service
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.tenancy.models import Environment
@@ -53,3 +53,16 @@ def page_ingresses(environment: Environment, names: list[str]) -> tuple[dict[str
             except NotFound:
                 pass
     return live, unlabelled
+
+
+def page_gateway_routes(environment: Environment, names: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The HTTPRoutes and GRPCRoutes of one page of routes, by (kind, name): one label-selected list per kind."""
+    if not names:
+        return {}
+    client = environment.cluster.client()
+    selector = f"{manifest.LABEL_ROUTE} in ({','.join(names)})"
+    return {
+        (kind, item["metadata"]["name"]): item
+        for kind in GATEWAY_ROUTE_KINDS
+        for item in client.list_gateway_routes(kind, environment.namespace, label_selector=selector)
+    }

@@ -51,6 +51,11 @@ class IngressMissing(RouteError):
 
 
 @dataclass
+class KindSwitch(RouteError):
+    """An edit would move the route between an Ingress and a Gateway API route; not done in place."""
+
+
+@dataclass
 class RefusedByCluster(RouteError):
     """The API server refused the object (422); ``problems`` are the causes it tied to a field."""
 

@@ -104,7 +104,10 @@ class RouteForm(forms.ModelForm[Route]):
         cleaned = super().clean() or {}
         protocol = cleaned.get("protocol")
         gateway: Gateway | None = cleaned.get("gateway")
-        if protocol and manifest.needs_tls(protocol):
+        if gateway is not None and gateway.is_gateway_api:
+            # The certificate is on the Gateway's HTTPS listener, not on the route.
+            cleaned["tls_secret"] = ""
+        elif protocol and manifest.needs_tls(protocol):
             if not cleaned.get("tls_secret") and "tls_secret" not in self.errors:
                 self.add_error("tls_secret", _("%(protocol)s needs a TLS secret.") % {"protocol": protocol})
         else:
@@ -399,6 +402,11 @@ class RouteEditor:
                     % {"gateway": gateway.name},
                 )
                 valid = False
+        if gateway is not None and gateway.is_gateway_api:
+            for row in self.paths.forms:
+                if getattr(row, "cleaned_data", {}).get("path_type") not in (None, *manifest.GATEWAY_PATH_TYPES):
+                    row.add_error("path_type", _("Gateway API gateways offer Prefix and Exact paths only."))
+                    valid = False
         size = sum(len(k) + len(v) for k, v in self._annotation_dict().items())
         if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))

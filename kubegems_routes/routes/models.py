@@ -92,9 +92,13 @@ class Route(models.Model):
     def backends(self) -> tuple[manifest.Backend, ...]:
         return tuple(p.backend() for p in self.paths.all())
 
-    def spec(self) -> manifest.RouteSpec:
-        """What this route becomes, given its gateway and environment (pure data)."""
+    def spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
+        """What this route becomes, given its gateway and environment (pure data).
+
+        ``port_numbers`` resolves port names for a Gateway API gateway, whose backendRefs take numbers.
+        """
         return route_spec(
+            port_numbers=port_numbers,
             environment=self.environment,
             gateway=self.gateway,
             name=self.name,
@@ -150,6 +154,7 @@ def route_spec(
     tls_secret: str,
     backends: tuple[manifest.Backend, ...],
     annotations: dict[str, str],
+    port_numbers: dict[tuple[str, str], int] | None = None,
 ) -> manifest.RouteSpec:
     project = environment.project
     return manifest.RouteSpec(
@@ -163,6 +168,8 @@ def route_spec(
         gateway_annotations=gateway.annotation_dict(),
         annotations=dict(annotations),
         labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name, name),
+        parent=gateway.parent(),
+        port_numbers=dict(port_numbers or {}),
     )
 
 

@@ -23,13 +23,14 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.hosts import is_random_host_of, random_host
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     FieldProblem,
     HostTaken,
     IngressMissing,
+    KindSwitch,
     NameTaken,
     NotImportable,
     RefusedByCluster,
@@ -89,6 +90,33 @@ def _cluster_errors(what: str) -> Iterator[None]:
         ) from exc
 
 
+def port_numbers(
+    environment: Environment, gateway: Gateway, backends: tuple[manifest.Backend, ...]
+) -> dict[tuple[str, str], int]:
+    """Port names of the backends' Services, resolved to numbers: a Gateway API gateway's backendRefs take numbers.
+
+    Empty for an ingress-class gateway, or when every port is a number (no cluster call then).
+    """
+    if not gateway.is_gateway_api or all(b.port.isdigit() for b in backends):
+        return {}
+    return {
+        (service.name, port.name): port.port
+        for service in cluster_reads.services(environment)
+        for port in service.ports
+        if port.name
+    }
+
+
+def resolved_spec(route: Route) -> manifest.RouteSpec:
+    """The route's spec with its port names resolved when its gateway needs numbers (may call the cluster)."""
+    return route.spec(port_numbers(route.environment, route.gateway, route.backends()))
+
+
+def expected_manifest(route: Route) -> Manifest:
+    """What the cluster should hold for the route; raises KubeError, or UnresolvedPort for a port the Service lost."""
+    return manifest.build(resolved_spec(route))
+
+
 def _store(route: Route, values: RouteValues, user: User) -> None:
     """Write the route's row and its path rows (inside the caller's transaction)."""
     route.gateway = values.gateway
@@ -119,18 +147,25 @@ def save_route(
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
-    previous = None if creating else route.spec()
+    previous = None if creating else _previous_spec(route)
     try:
         with transaction.atomic():
             _store(route, values, user)
-            spec = route.spec()
+            spec = route.spec(port_numbers(route.environment, values.gateway, values.backends))
             _check_host(route, spec, replacing=not creating)
-            body = manifest.build_ingress(spec)
+            body = manifest.build(spec)
             if creating:
-                applied = client.create_ingress(namespace, body)
+                applied = client.create_route_object(spec.kind, namespace, body)
             else:
+                if previous is not None and previous.kind != spec.kind:
+                    raise KindSwitch(
+                        _(
+                            "A route cannot move between an ingress class and a Gateway API gateway yet: "
+                            "create a new route on the other gateway, then delete this one."
+                        )
+                    )
                 body["metadata"]["resourceVersion"] = resource_version or route.resource_version
-                applied = client.replace_ingress(namespace, route.name, body)
+                applied = client.replace_route_object(spec.kind, namespace, route.name, body)
             applied_in_cluster = True
             if previous is None or (previous.host, previous.ingress_class) != (spec.host, spec.ingress_class):
                 # Again, once the cache has seen this write: an Ingress written by
@@ -144,10 +179,20 @@ def save_route(
                         _put_back(client, route.name, previous, written)
                     raise
             _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
+    except manifest.UnresolvedPort as exc:
+        _forget_pk(route, creating)
+        raise RefusedByCluster(
+            _("Service %(service)s has no port named %(port)s.") % {"service": exc.service, "port": exc.port},
+            problems=[
+                FieldProblem("port", _("The service has no port of this name."), i)
+                for i, b in enumerate(values.backends)
+                if (b.service, b.port) == (exc.service, exc.port)
+            ],
+        ) from exc
     except AlreadyExists as exc:
         _forget_pk(route, creating)
         raise NameTaken(
-            _("An Ingress named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace}
+            _("An object named %(name)s already exists in namespace %(ns)s.") % {"name": route.name, "ns": namespace}
         ) from exc
     except Conflict as exc:
         raise StaleEdit(
@@ -180,13 +225,22 @@ def save_route(
         ) from exc
     except IntegrityError as exc:
         _forget_pk(route, creating)
-        _undo(client, namespace, route.name, creating and applied_in_cluster)
+        _undo(client, namespace, route, creating and applied_in_cluster)
         raise NameTaken(_("A route with this name already exists in this environment.")) from exc
     except BaseException:
         _forget_pk(route, creating)
-        _undo(client, namespace, route.name, creating and applied_in_cluster)
+        _undo(client, namespace, route, creating and applied_in_cluster)
         raise
     return route
+
+
+def _previous_spec(route: Route) -> manifest.RouteSpec:
+    """The route as stored, before this edit (the form has already put the new values on ``route``)."""
+    stored = Route.objects.get(pk=route.pk)
+    try:
+        return resolved_spec(stored)
+    except (KubeError, manifest.UnresolvedPort):
+        return stored.spec()  # put back only if its ports still resolve (_put_back)
 
 
 def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:
@@ -201,12 +255,12 @@ def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = Fal
 
 def _put_back(client: KubeClient, name: str, previous: manifest.RouteSpec, written: str) -> None:
     """An edit whose new host turned out to be taken: the Ingress gets the route's previous version again."""
-    body = manifest.build_ingress(previous)
-    body["metadata"]["resourceVersion"] = written
     try:
-        client.replace_ingress(previous.namespace, name, body)
-    except KubeError as exc:  # the list and detail pages show the drift; the row keeps the previous version
-        logger.warning("putting back Ingress %s/%s failed: %s", previous.namespace, name, exc.message)
+        body = manifest.build(previous)
+        body["metadata"]["resourceVersion"] = written
+        client.replace_route_object(previous.kind, previous.namespace, name, body)
+    except (KubeError, manifest.UnresolvedPort) as exc:  # the pages show the drift; the row keeps the previous version
+        logger.warning("putting back %s %s/%s failed: %s", previous.kind, previous.namespace, name, exc)
 
 
 def _record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:
@@ -219,17 +273,19 @@ def _record(route: Route, applied: Manifest, action: str, user: User | None, bod
 
 def _stale_diff(client: KubeClient, namespace: str, name: str, body: Manifest) -> str:
     """How the Ingress differs from what the user was about to apply ('' when it is gone)."""
+    if not body:
+        return ""
     try:
-        live = client.get_ingress(namespace, name)
+        live = client.get_route_object(body["kind"], namespace, name)
     except KubeError:
         return ""
     return drift.diff(body, live, "your edit", "the cluster now")
 
 
-def _undo(client: KubeClient, namespace: str, name: str, created: bool) -> None:
-    # The cluster accepted an Ingress whose row could not be committed: take it back.
+def _undo(client: KubeClient, namespace: str, route: Route, created: bool) -> None:
+    # The cluster accepted an object whose row could not be committed: take it back.
     if created:
-        client.delete_ingress(namespace, name)
+        client.delete_route_object(route.spec().kind, namespace, route.name)
 
 
 def _forget_pk(route: Route, creating: bool) -> None:
@@ -250,13 +306,13 @@ class EditStart:
 def start_edit(route: Route) -> EditStart:
     """Read the route's Ingress, so an edit starts from the cluster's current version, never a stale one."""
     client = route.environment.cluster.client()
-    expected = manifest.build_ingress(route.spec())
     try:
-        live = client.get_ingress(route.environment.namespace, route.name)
+        expected = expected_manifest(route)
+        live = client.get_route_object(expected["kind"], route.environment.namespace, route.name)
     except NotFound:
         return EditStart(route.resource_version, drift.Sync.MISSING)
-    except KubeError as exc:
-        logger.warning("reading Ingress %s/%s failed: %s", route.environment.namespace, route.name, exc.message)
+    except (KubeError, manifest.UnresolvedPort) as exc:
+        logger.warning("reading route %s/%s failed: %s", route.environment.namespace, route.name, exc)
         return EditStart(route.resource_version, drift.Sync.UNKNOWN)
     sync = drift.sync_state(expected, live)
     return EditStart(
@@ -273,7 +329,7 @@ def delete_route(route: Route, user: User | None = None) -> None:
         AuditEntry.objects.create(
             environment=route.environment, route_name=route.name, action=AuditEntry.Action.DELETE, user=user
         )
-        client.delete_ingress(route.environment.namespace, route.name)
+        client.delete_route_object(route.spec().kind, route.environment.namespace, route.name)
         route.delete()
 
 
@@ -281,15 +337,16 @@ def reapply_route(route: Route, user: User) -> None:
     """Make the cluster hold the route again: recreate a deleted Ingress or overwrite an edited one."""
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
-    body = manifest.build_ingress(route.spec())
     with _cluster_errors("re-applying a route"), transaction.atomic():
+        body = expected_manifest(route)
+        kind = body["kind"]
         try:
-            live = client.get_ingress(namespace, route.name)
+            live = client.get_route_object(kind, namespace, route.name)
         except NotFound:
-            applied = client.create_ingress(namespace, body)
+            applied = client.create_route_object(kind, namespace, body)
         else:
             body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            applied = client.replace_ingress(namespace, route.name, body)
+            applied = client.replace_route_object(kind, namespace, route.name, body)
         _record(route, applied, AuditEntry.Action.REAPPLY, user, body)
 
 
@@ -356,6 +413,8 @@ def import_ingress(environment: Environment, name: str, user: User) -> Route:
 
 
 def _adopt(route: Route, user: User, action: str) -> None:
+    if route.pk is not None and route.gateway.is_gateway_api:
+        raise NotImportable(_("Taking over the cluster's version of a Gateway API route is not offered yet."))
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
     with _cluster_errors("adopting an Ingress"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     HostTaken,
+    KindSwitch,
     NameTaken,
     NotImportable,
     RefusedByCluster,
@@ -39,7 +41,9 @@ from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, 
 from kubegems_routes.routes.models import PathType, Route
 from kubegems_routes.routes.services import (
     delete_route,
+    expected_manifest,
     import_ingress,
+    port_numbers,
     reapply_route,
     save_route,
     start_edit,
@@ -84,13 +88,19 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     if query:
         routes = routes.filter(Q(name__icontains=query) | Q(host__icontains=query))
     page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
-    live, unlabelled, cluster_error = _live_ingresses(request, environment, [r.name for r in page.object_list])
+    on_ingress = [r.name for r in page.object_list if not r.gateway.is_gateway_api]
+    on_gateway_api = [r.name for r in page.object_list if r.gateway.is_gateway_api]
+    live, unlabelled, cluster_error = _live_ingresses(request, environment, on_ingress)
+    live_routes: dict[tuple[str, str], Manifest] | None = {}
+    if on_gateway_api:
+        try:
+            live_routes = cluster_reads.page_gateway_routes(environment, on_gateway_api)
+        except KubeError as exc:
+            live_routes = None
+            message = _unreachable(request, exc, f"listing Gateway API routes of {environment.namespace}")
+            cluster_error = cluster_error or f"{message} {_('Showing the routes the console knows.')}"
     for route in page.object_list:
-        route.sync = (
-            drift.sync_state(manifest.build_ingress(route.spec()), live.get(route.name))
-            if live is not None
-            else drift.Sync.UNKNOWN
-        )
+        route.sync = _list_sync(route, live, live_routes)
     unmanaged: list[str] = []
     if unlabelled and not query:
         known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
@@ -106,6 +116,21 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     if wants_fragment(request):
         return render(request, "routes/route_list.html#table", context)
     return render(request, "routes/route_list.html", context)
+
+
+def _list_sync(
+    route: Route, ingresses: dict[str, Manifest] | None, gateway_routes: dict[tuple[str, str], Manifest] | None
+) -> drift.Sync:
+    """Whether the route's object in the cluster is what the route says, from the page's lists."""
+    try:
+        expected = expected_manifest(route)
+    except (KubeError, manifest.UnresolvedPort):
+        return drift.Sync.UNKNOWN
+    if expected["kind"] == "Ingress":
+        return drift.sync_state(expected, ingresses.get(route.name)) if ingresses is not None else drift.Sync.UNKNOWN
+    if gateway_routes is None:
+        return drift.Sync.UNKNOWN
+    return drift.sync_state(expected, gateway_routes.get((expected["kind"], route.name)))
 
 
 def _live_ingresses(
@@ -168,6 +193,7 @@ class _FormPage:
 
 
 def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[str, Any]:
+    gateway_api = editor.gateway is not None and editor.gateway.is_gateway_api
     return {
         "environment": page.environment,
         "editor": editor,
@@ -175,11 +201,16 @@ def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[st
         "route": page.route if page.route.pk else None,
         "form_url": page.form_url,
         "action_url": page.action_url,
-        "needs_tls": manifest.needs_tls(editor.protocol()),
+        "needs_tls": manifest.needs_tls(editor.protocol()) and not gateway_api,
+        "certificate_on_listener": manifest.needs_tls(editor.protocol()) and gateway_api,
         "host_warning": editor.host_warning(),
         "section": "routes",
         **extra,
     }
+
+
+# Protocols that need an annotation on an Ingress and none in Gateway API.
+_UPGRADED = frozenset({manifest.WS, manifest.WSS, manifest.GRPC})
 
 
 def _preview_context(editor: RouteEditor, suggested_host: str) -> dict[str, Any]:
@@ -189,11 +220,27 @@ def _preview_context(editor: RouteEditor, suggested_host: str) -> dict[str, Any]
     if gateway is not None and not is_random_host_of(suggested_host, gateway.default_domain):
         suggested_host = random_host(gateway.default_domain)
     spec = editor.preview_spec(host=suggested_host)
-    body = manifest.build_ingress(spec) if spec else None
+    body, problem = None, ""
+    if spec is not None:
+        try:
+            if gateway is not None and spec.parent is not None:
+                spec = dataclasses.replace(spec, port_numbers=port_numbers(editor.environment, gateway, spec.backends))
+            body = manifest.build(spec)
+        except KubeError:
+            problem = _("The cluster cannot be reached to resolve port names; the preview shows once it answers.")
+        except manifest.UnresolvedPort as exc:
+            problem = _("Service %(service)s has no port named %(port)s.") % {"service": exc.service, "port": exc.port}
+        except ValueError:
+            problem = _("Gateway API gateways offer Prefix and Exact paths only.")
     return {
+        "preview_kind": spec.kind if spec else "Ingress",
+        "preview_problem": problem,
+        "no_annotation_needed": spec is not None and spec.parent is not None and spec.protocol in _UPGRADED,
         "suggested_host": suggested_host,
         "generated_annotations": (
-            manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends]) if spec else {}
+            manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends])
+            if spec and spec.parent is None
+            else {}
         ),
         "effective_annotations": manifest.effective_annotations(spec) if spec else {},
         "preview_yaml": manifest.to_yaml(body) if body else "",
@@ -273,6 +320,8 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
     elif isinstance(exc, StaleEdit):
         editor.add_error(None, f"{exc.message} {_('Review the differences, then reload the route and edit it again.')}")
         return exc.diff or _("The Ingress was deleted meanwhile.")
+    elif isinstance(exc, KindSwitch):
+        editor.add_error("gateway", exc.message)
     elif isinstance(exc, RefusedByCluster):
         for problem in exc.problems:
             editor.add_error(problem.field, problem.message, problem.row)
@@ -452,15 +501,22 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     ingress: Manifest | None = None
     events: list[Manifest] = []
     cluster_error = ""
-    expected = manifest.build_ingress(route.spec())
+    expected: Manifest = {}
     sync = drift.Sync.UNKNOWN
+    kind = route.spec().kind
     try:
-        ingress = client.get_ingress(environment.namespace, route.name)
-        events = client.list_events(environment.namespace, "Ingress", route.name)
+        expected = expected_manifest(route)
+        ingress = client.get_route_object(kind, environment.namespace, route.name)
+        events = client.list_events(environment.namespace, kind, route.name)
     except NotFound:
         sync = drift.Sync.MISSING
+    except manifest.UnresolvedPort as exc:
+        cluster_error = _("Service %(service)s has no port named %(port)s.") % {
+            "service": exc.service,
+            "port": exc.port,
+        }
     except KubeError as exc:
-        cluster_error = _unreachable(request, exc, f"reading Ingress {environment.namespace}/{route.name}")
+        cluster_error = _unreachable(request, exc, f"reading {kind} {environment.namespace}/{route.name}")
     else:
         sync = drift.sync_state(expected, ingress)
     if ingress is not None:
@@ -472,6 +528,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "environment": environment,
             "route": route,
             "paths": list(route.paths.all()),
+            "kind": kind,
             "ingress": ingress,
             "ingress_yaml": manifest.to_yaml(ingress) if ingress else "",
             "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),

@@ -1,0 +1,234 @@
+"""Routes on a Gateway API gateway: the same form writes HTTPRoutes and GRPCRoutes, read back from the API server.
+
+Gateway API's standard CRDs are installed in the session's API server
+(``gateway_api`` fixture); its schema and CEL rules judge every object.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.kube.errors import NotFound
+from kubegems_routes.routes import manifest
+from kubegems_routes.routes.models import Route
+from tests.helpers import action_url, create_url, route_data
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def edge(gateway_api, environment) -> Gateway:
+    """A Gateway API gateway of the tenant, next to its ingress-class gateway in the same environment."""
+    return Gateway.objects.create(
+        cluster=environment.cluster,
+        tenant=environment.project.tenant,
+        name="edge",
+        kind=Gateway.Kind.GATEWAY_API,
+        gateway_namespace="platform",
+        gateway_name="edge",
+        http_listener="http",
+        https_listener="https",
+        default_domain="*.edge.example.com",
+    )
+
+
+def _public(environment) -> Gateway:
+    return Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant, name="public")
+
+
+def _save(client, environment, gateway, **overrides):
+    response = client.post(create_url(environment), route_data(gateway, **overrides))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Route.objects.get(environment=environment, name=overrides.get("name", "shop"))
+
+
+@pytest.mark.parametrize(
+    ("protocol", "kind", "listener"),
+    [
+        ("http", "HTTPRoute", "http"),
+        ("ws", "HTTPRoute", "http"),
+        ("https", "HTTPRoute", "https"),
+        ("wss", "HTTPRoute", "https"),
+        ("grpc", "GRPCRoute", "https"),
+    ],
+)
+def test_the_form_writes_a_gateway_api_route_per_protocol(
+    protocol, kind, listener, operator_client, environment, edge, kube: KubeClient
+):
+    edge.annotations.create(key="example.com/team", value="edge")
+    grpc = protocol == "grpc"
+    _save(
+        operator_client,
+        environment,
+        edge,
+        name=f"shop-{protocol}",
+        protocol=protocol,
+        host="shop.edge.example.com",
+        **{
+            "paths-TOTAL_FORMS": "2",
+            "paths-1-path": "/grpc.health.v1.Health" if grpc else "/api",
+            "paths-1-path_type": "Prefix" if grpc else "Exact",
+            "paths-1-service": "api",
+            "paths-1-port": "grpc" if grpc else "ws",  # names: resolved to 50051 / 8080
+            "annotations-0-key": "example.com/owner",
+            "annotations-0-value": "shop",
+        },
+    )
+    stored = kube.get_gateway_route(kind, environment.namespace, f"shop-{protocol}")
+    assert stored["metadata"]["labels"]["kubegems.io/gateway"] == "edge"
+    assert stored["metadata"]["labels"]["kubegems.io/route"] == f"shop-{protocol}"
+    # Gateway defaults and the route's own; no nginx.org/*-services annotation in Gateway API.
+    assert stored["metadata"]["annotations"] == {"example.com/team": "edge", "example.com/owner": "shop"}
+    assert stored["spec"]["parentRefs"] == [
+        {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "namespace": "platform",
+            "name": "edge",
+            "sectionName": listener,
+        }
+    ]
+    assert stored["spec"]["hostnames"] == ["shop.edge.example.com"]
+    web, api = stored["spec"]["rules"]
+    assert web["backendRefs"] == [{"group": "", "kind": "Service", "name": "web", "port": 80, "weight": 1}]
+    assert api["backendRefs"][0]["port"] == (50051 if grpc else 8080)
+    if grpc:
+        assert api["matches"] == [{"method": {"type": "Exact", "service": "grpc.health.v1.Health"}}]
+    else:
+        assert web["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+        assert api["matches"] == [{"path": {"type": "Exact", "value": "/api"}}]
+    with pytest.raises(NotFound):
+        kube.get_ingress(environment.namespace, f"shop-{protocol}")
+    route = Route.objects.get(name=f"shop-{protocol}")
+    assert route.tls_secret == ""
+    assert route.environment.audit_entries.get(route_name=route.name).manifest["kind"] == kind
+
+
+def test_the_secret_field_is_hidden_on_a_gateway_api_gateway_and_says_why(operator_client, environment, edge):
+    data = route_data(edge, protocol="https")
+    body = operator_client.post(action_url(environment, "secret"), data, **HX).content.decode()
+    assert 'id="secret-on-listener"' in body and "HTTPS listener" in body
+    assert 'id="id_tls_secret"' not in body
+    body = operator_client.post(
+        action_url(environment, "secret"), route_data(_public(environment), protocol="https"), **HX
+    ).content.decode()
+    assert 'id="id_tls_secret"' in body and "secret-on-listener" not in body
+
+
+def test_the_preview_shows_the_httproute_and_why_websocket_needs_no_annotation(operator_client, environment, edge):
+    data = route_data(edge, protocol="wss", **{"paths-0-service": "api", "paths-0-port": "ws"})
+    body = operator_client.post(action_url(environment, "preview"), data, **HX).content.decode()
+    assert "HTTPRoute to be applied" in body
+    assert "kind: HTTPRoute" in body and "sectionName: https" in body and "port: 8080" in body
+    assert "needs no annotation for WebSocket" in body
+    assert "websocket-services" not in body
+
+
+def test_implementation_specific_paths_are_refused_on_a_gateway_api_gateway(operator_client, environment, edge):
+    response = operator_client.post(
+        create_url(environment), route_data(edge, **{"paths-0-path_type": "ImplementationSpecific"})
+    )
+    assert response.status_code == 200
+    assert "Prefix and Exact paths only" in str(response.context["editor"].paths.forms[0].errors["path_type"])
+    assert not Route.objects.exists()
+
+
+def test_the_api_servers_cel_refusal_lands_on_the_path_row(operator_client, environment, edge, kube):
+    data = route_data(edge, **{"paths-0-path": "/a//b"})
+    response = operator_client.post(create_url(environment), data)
+    assert response.status_code == 200
+    assert response.context["editor"].paths.forms[0].errors.get("path"), response.context["editor"].errors()
+    assert not Route.objects.exists()
+    with pytest.raises(NotFound):
+        kube.get_gateway_route("HTTPRoute", environment.namespace, "shop")
+
+
+def test_edit_drift_reapply_and_delete_on_a_gateway_api_route(operator_client, environment, edge, kube: KubeClient):
+    namespace = environment.namespace
+    route = _save(operator_client, environment, edge)
+    list_url = reverse("routes:list", args=[environment.pk])
+    detail_url = reverse("routes:detail", args=[environment.pk, "shop"])
+    assert operator_client.get(list_url).context["page"].object_list[0].sync == "in-sync"
+    assert operator_client.get(detail_url).context["sync"] == "in-sync"
+
+    # An edit through the form replaces the HTTPRoute, carrying its version.
+    edit_url = reverse("routes:edit", args=[environment.pk, "shop"])
+    version = operator_client.get(edit_url).context["form"]["resource_version"].value()
+    data = route_data(edge, resource_version=version, **{"paths-0-path": "/shop"})
+    assert operator_client.post(edit_url, data).status_code == 302
+    stored = kube.get_gateway_route("HTTPRoute", namespace, "shop")
+    assert stored["spec"]["rules"][0]["matches"] == [{"path": {"type": "PathPrefix", "value": "/shop"}}]
+
+    # Changed outside the console: the pages say so, and re-apply puts the route's version back.
+    stored["spec"]["hostnames"] = ["other.edge.example.com"]
+    kube.replace_gateway_route("HTTPRoute", namespace, "shop", stored)
+    assert operator_client.get(detail_url).context["sync"] == "changed"
+    assert operator_client.get(list_url).context["page"].object_list[0].sync == "changed"
+    assert operator_client.post(reverse("routes:reapply", args=[environment.pk, "shop"])).status_code == 302
+    assert kube.get_gateway_route("HTTPRoute", namespace, "shop")["spec"]["hostnames"] == ["shop.acme.example.com"]
+    assert operator_client.get(detail_url).context["sync"] == "in-sync"
+
+    # Deleted outside: missing; re-apply creates it again.
+    kube.delete_gateway_route("HTTPRoute", namespace, "shop")
+    assert operator_client.get(detail_url).context["sync"] == "missing"
+    assert operator_client.post(reverse("routes:reapply", args=[environment.pk, "shop"])).status_code == 302
+    kube.get_gateway_route("HTTPRoute", namespace, "shop")
+
+    # A stale edit is refused with a diff, as for Ingresses.
+    data = route_data(edge, resource_version=version, **{"paths-0-path": "/late"})
+    response = operator_client.post(edit_url, data)
+    assert response.status_code == 200 and response.context["conflict_diff"]
+
+    assert operator_client.post(reverse("routes:delete", args=[environment.pk, "shop"])).status_code == 302
+    with pytest.raises(NotFound):
+        kube.get_gateway_route("HTTPRoute", namespace, "shop")
+    assert not Route.objects.filter(pk=route.pk).exists()
+
+
+def test_moving_a_route_between_gateway_kinds_is_refused_and_changes_nothing(
+    operator_client, environment, edge, kube: KubeClient
+):
+    _save(operator_client, environment, _public(environment))
+    edit_url = reverse("routes:edit", args=[environment.pk, "shop"])
+    version = operator_client.get(edit_url).context["form"]["resource_version"].value()
+    response = operator_client.post(edit_url, route_data(edge, resource_version=version))
+    assert response.status_code == 200
+    assert "cannot move between" in str(response.context["form"].errors["gateway"])
+    assert Route.objects.get(name="shop").gateway == _public(environment)
+    kube.get_ingress(environment.namespace, "shop")
+    with pytest.raises(NotFound):
+        kube.get_gateway_route("HTTPRoute", environment.namespace, "shop")
+
+
+def test_admin_saves_a_gateway_api_gateway_without_an_ingress_class_object(admin_client, environment, kube):
+    data = {
+        "cluster": environment.cluster.pk,
+        "tenant": environment.project.tenant.pk,
+        "name": "mesh",
+        "kind": "gateway-api",
+        "ingress_class": "",
+        "gateway_namespace": "platform",
+        "gateway_name": "mesh",
+        "http_listener": "web",
+        "https_listener": "websecure",
+        "default_domain": "*.mesh.io",
+        "http2": "on",
+        "annotations-TOTAL_FORMS": "0",
+        "annotations-INITIAL_FORMS": "0",
+        "annotations-MIN_NUM_FORMS": "0",
+        "annotations-MAX_NUM_FORMS": "1000",
+    }
+    response = admin_client.post(reverse("admin:gateways_gateway_add"), {**data, "gateway_name": ""})
+    assert response.status_code == 200
+    assert "gateway_name" in response.context["adminform"].form.errors
+    response = admin_client.post(reverse("admin:gateways_gateway_add"), data)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    gateway = Gateway.objects.get(name="mesh")
+    assert gateway.parent() == manifest.GatewayParent("platform", "mesh", "web", "websecure")
+    with pytest.raises(NotFound):
+        kube.request("GET", f"/apis/networking.k8s.io/v1/ingressclasses/{gateway.ingress_class}")
