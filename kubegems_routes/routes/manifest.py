@@ -100,9 +100,14 @@ class RouteSpec:
 
     @property
     def kind(self) -> str:
-        if self.parent is None:
-            return "Ingress"
-        return GRPC_ROUTE if self.protocol == GRPC else HTTP_ROUTE
+        return object_kind(self.protocol, gateway_api=self.parent is not None)
+
+
+def object_kind(protocol: str, *, gateway_api: bool) -> str:
+    """What a route of this protocol becomes: an Ingress, or on a Gateway API gateway an HTTPRoute or GRPCRoute."""
+    if not gateway_api:
+        return "Ingress"
+    return GRPC_ROUTE if protocol == GRPC else HTTP_ROUTE
 
 
 def protocol_annotations(protocol: str, services: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -225,11 +225,11 @@ def save_route(
         ) from exc
     except IntegrityError as exc:
         _forget_pk(route, creating)
-        _undo(client, namespace, route, creating and applied_in_cluster)
+        _undo(client, namespace, route.name, values, creating and applied_in_cluster)
         raise NameTaken(_("A route with this name already exists in this environment.")) from exc
     except BaseException:
         _forget_pk(route, creating)
-        _undo(client, namespace, route, creating and applied_in_cluster)
+        _undo(client, namespace, route.name, values, creating and applied_in_cluster)
         raise
     return route
 
@@ -282,10 +282,11 @@ def _stale_diff(client: KubeClient, namespace: str, name: str, body: Manifest) -
     return drift.diff(body, live, "your edit", "the cluster now")
 
 
-def _undo(client: KubeClient, namespace: str, route: Route, created: bool) -> None:
+def _undo(client: KubeClient, namespace: str, name: str, values: RouteValues, created: bool) -> None:
     # The cluster accepted an object whose row could not be committed: take it back.
     if created:
-        client.delete_route_object(route.spec().kind, namespace, route.name)
+        kind = manifest.object_kind(values.protocol, gateway_api=values.gateway.is_gateway_api)
+        client.delete_route_object(kind, namespace, name)
 
 
 def _forget_pk(route: Route, creating: bool) -> None:
