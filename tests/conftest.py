@@ -29,7 +29,7 @@ from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
-from kubegems_routes.kube.errors import NotFound
+from kubegems_routes.kube.errors import KubeError
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
 from tests.postgres import Postgres, PostgresError
@@ -135,15 +135,16 @@ def gateway_api(kube: KubeClient) -> list[str]:
         names.append(crd["metadata"]["name"])
     until(lambda: all(kube.crd_established(name) for name in names), timeout=30)
     # Established is the API server's word that the resource is served; its
-    # discovery and CEL programs follow within moments.
-    until(lambda: _serves(kube, "/apis/gateway.networking.k8s.io/v1/httproutes"), timeout=30)
+    # storage answers a moment later ("storage is (re)initializing" until then).
+    for resource in ("httproutes", "grpcroutes", "gateways"):
+        until(lambda r=resource: _serves(kube, f"/apis/gateway.networking.k8s.io/v1/{r}"), timeout=30)
     return names
 
 
 def _serves(kube: KubeClient, path: str) -> bool:
     try:
         kube.request("GET", path)
-    except NotFound:
+    except KubeError:
         return False
     return True
 

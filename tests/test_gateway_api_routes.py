@@ -6,6 +6,8 @@ Gateway API's standard CRDs are installed in the session's API server
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -30,7 +32,8 @@ def edge(gateway_api, environment) -> Gateway:
         name="edge",
         kind=Gateway.Kind.GATEWAY_API,
         gateway_namespace="platform",
-        gateway_name="edge",
+        # One Gateway per test: routes of earlier tests stay in the shared cluster and would own these hosts.
+        gateway_name=f"edge-{environment.namespace}",
         http_listener="http",
         https_listener="https",
         default_domain="*.edge.example.com",
@@ -89,7 +92,7 @@ def test_the_form_writes_a_gateway_api_route_per_protocol(
             "group": "gateway.networking.k8s.io",
             "kind": "Gateway",
             "namespace": "platform",
-            "name": "edge",
+            "name": f"edge-{environment.namespace}",
             "sectionName": listener,
         }
     ]
@@ -232,3 +235,87 @@ def test_admin_saves_a_gateway_api_gateway_without_an_ingress_class_object(admin
     assert gateway.parent() == manifest.GatewayParent("platform", "mesh", "web", "websecure")
     with pytest.raises(NotFound):
         kube.request("GET", f"/apis/networking.k8s.io/v1/ingressclasses/{gateway.ingress_class}")
+
+
+# -- hosts on a shared Gateway ---------------------------------------------------------
+
+
+@pytest.fixture
+def rival(edge, django_user_model, cluster, kube) -> tuple:
+    """Another tenant whose own gateway row points at the same Gateway, with a client of its admin."""
+    from django.test import Client
+
+    from kubegems_routes.demo.seed import seed_cluster_objects
+    from kubegems_routes.tenancy.models import Environment, Project, Tenant, TenantMember
+
+    namespace = f"r-{uuid.uuid4().hex[:10]}"
+    kube.ensure_namespace(namespace)
+    tenant = Tenant.objects.create(name="rival")
+    env = Environment.objects.create(
+        project=Project.objects.create(tenant=tenant, name="shop"), cluster=cluster, name="dev", namespace=namespace
+    )
+    gateway = Gateway.objects.create(
+        cluster=cluster,
+        tenant=tenant,
+        name="edge",
+        kind=Gateway.Kind.GATEWAY_API,
+        gateway_namespace=edge.gateway_namespace,
+        gateway_name=edge.gateway_name,
+        http_listener="http",
+        https_listener="https",
+        default_domain="*.rival.example.com",
+    )
+    seed_cluster_objects(cluster, namespace)
+    user = django_user_model.objects.create_user("rita", password="pw")
+    TenantMember.objects.create(tenant=tenant, user=user, role=TenantMember.Role.ADMIN)
+    client = Client()
+    client.force_login(user)
+    return client, env, gateway
+
+
+def test_a_host_on_a_shared_gateway_belongs_to_the_tenant_that_took_it(operator_client, environment, edge, rival, kube):
+    _save(operator_client, environment, edge, host="shop.shared.example.com")
+    client, env, gateway = rival
+    response = client.post(create_url(env), route_data(gateway, host="shop.shared.example.com"))
+    assert response.status_code == 200
+    assert "another tenant" in str(response.context["form"].errors["host"])
+    assert not Route.objects.filter(environment=env).exists()
+    with pytest.raises(NotFound):
+        kube.get_gateway_route("HTTPRoute", env.namespace, "shop")
+    # A wildcard over it is refused too; another host is free.
+    response = client.post(create_url(env), route_data(gateway, host="*.shared.example.com"))
+    assert "host" in response.context["form"].errors
+    _save(client, env, gateway, host="rival.shared.example.com")
+
+
+def _attach(kube, namespace, edge, name="theirs", **spec):
+    body = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"parentRefs": [{"namespace": edge.gateway_namespace, "name": edge.gateway_name}], **spec},
+    }
+    kube.create_gateway_route("HTTPRoute", namespace, body)
+
+
+def test_an_httproute_written_outside_the_console_owns_its_hosts(operator_client, environment, edge, kube):
+    elsewhere = f"x-{uuid.uuid4().hex[:10]}"
+    kube.ensure_namespace(elsewhere)
+    _attach(kube, elsewhere, edge, hostnames=["*.taken.example.com"])
+    response = operator_client.post(create_url(environment), route_data(edge, host="shop.taken.example.com"))
+    assert "another tenant" in str(response.context["form"].errors["host"])
+    # The same host on another Gateway is not this Gateway's business.
+    _attach(kube, elsewhere, edge, name="other-gateway", hostnames=["free.example.com"])
+    other = kube.get_gateway_route("HTTPRoute", elsewhere, "other-gateway")
+    other["spec"]["parentRefs"] = [{"namespace": "platform", "name": "somewhere-else"}]
+    kube.replace_gateway_route("HTTPRoute", elsewhere, "other-gateway", other)
+    _save(operator_client, environment, edge, host="free.example.com")
+
+
+def test_an_httproute_without_hostnames_serves_every_host_of_the_gateway(operator_client, environment, edge, kube):
+    elsewhere = f"x-{uuid.uuid4().hex[:10]}"
+    kube.ensure_namespace(elsewhere)
+    _attach(kube, elsewhere, edge)
+    response = operator_client.post(create_url(environment), route_data(edge, host="anything.example.com"))
+    assert "host" in response.context["form"].errors
+    assert not Route.objects.exists()

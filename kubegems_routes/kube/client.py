@@ -313,9 +313,13 @@ class KubeClient:
         """An HTTPRoute or GRPCRoute (kind as in GATEWAY_ROUTE_KINDS)."""
         return self.request("GET", _gateway_route_path(kind, namespace, name))
 
-    def list_gateway_routes(self, kind: str, namespace: str, *, label_selector: str | None = None) -> list[Manifest]:
-        query = {"labelSelector": label_selector} if label_selector else None
-        return list(self.request("GET", _gateway_route_path(kind, namespace), query=query).get("items", []))
+    def list_gateway_routes(
+        self, kind: str, namespace: str | None, *, label_selector: str | None = None, cached: bool = False
+    ) -> list[Manifest]:
+        """namespace=None lists every namespace; cached=True reads the API server's watch cache."""
+        path = _gateway_route_path(kind, namespace) if namespace else f"{GATEWAY_API}/{GATEWAY_ROUTE_KINDS[kind]}"
+        query = {**(CACHED if cached else {}), **({"labelSelector": label_selector} if label_selector else {})}
+        return list(self.request("GET", path, query=query or None).get("items", []))
 
     def create_gateway_route(self, kind: str, namespace: str, manifest: Manifest) -> Manifest:
         return self.request("POST", _gateway_route_path(kind, namespace), body=manifest)

@@ -1,4 +1,5 @@
-"""Host claims: the database's word on which tenant holds a host on a gateway's ingress class.
+"""Host claims: the database's word on which tenant holds a host on a gateway's ingress class
+(or, for a Gateway API gateway, on its Gateway: ``namespace/name`` in the same column).
 
 Checking the cluster and then creating the Ingress leaves a window in which
 another tenant's save checks the same host and creates too. A claim closes
@@ -22,7 +23,8 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models.functions import Concat
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.tenancy.models import Cluster, Tenant
@@ -109,10 +111,19 @@ def release_unused(cluster_id: int, tenant_id: int) -> None:
     """Drop the tenant's claims in the cluster that no route of the tenant uses any more."""
     from kubegems_routes.routes.models import Route
 
-    in_use = Route.objects.filter(
+    # A claim's scope is the gateway's ingress class, or namespace/name of its Gateway API Gateway.
+    scope = Case(
+        When(
+            gateway__kind="gateway-api",
+            then=Concat("gateway__gateway_namespace", Value("/"), "gateway__gateway_name"),
+        ),
+        default=F("gateway__ingress_class"),
+        output_field=models.CharField(),
+    )
+    in_use = Route.objects.annotate(scope=scope).filter(
         environment__cluster_id=OuterRef("cluster_id"),
         environment__project__tenant_id=OuterRef("tenant_id"),
-        gateway__ingress_class=OuterRef("ingress_class"),
+        scope=OuterRef("ingress_class"),
         host=OuterRef("host"),
     )
     HostClaim.objects.filter(cluster_id=cluster_id, tenant_id=tenant_id).exclude(Exists(in_use)).delete()

@@ -68,6 +68,11 @@ class GatewayParent:
     http_listener: str = ""
     https_listener: str = ""
 
+    @property
+    def scope(self) -> str:
+        # A slash never appears in an ingress class (a DNS subdomain): the two kinds of scope never collide.
+        return f"{self.namespace}/{self.name}"
+
     def listener(self, protocol: str) -> str:
         return self.https_listener if needs_tls(protocol) else self.http_listener
 
@@ -97,6 +102,11 @@ class RouteSpec:
     parent: GatewayParent | None = None
     # (service, port name) -> number, from the Services: backendRefs take numbers.
     port_numbers: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def host_scope(self) -> str:
+        """Where hosts are owned: the ingress class, or the Gateway (namespace/name) every attached route shares."""
+        return self.ingress_class if self.parent is None else self.parent.scope
 
     @property
     def kind(self) -> str:

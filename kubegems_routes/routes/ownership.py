@@ -28,11 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
 from kubegems_routes.kube.cache import IngressRecord, slim_ingress
-from kubegems_routes.routes.manifest import RouteSpec
+from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS
+from kubegems_routes.routes.manifest import GATEWAY_GROUP, RouteSpec
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -108,6 +110,8 @@ def tenants_by_namespace(environment: Environment, namespaces: Iterable[str]) ->
 def route_conflicts(
     environment: Environment, spec: RouteSpec, route_name: str, *, written: str = ""
 ) -> list[HostConflict]:
+    if spec.parent is not None:
+        return gateway_route_conflicts(environment, spec, route_name, written=written)
     return host_conflicts(
         environment, spec.ingress_class, route_name, spec.host, [b.path for b in spec.backends], written=written
     )
@@ -149,3 +153,58 @@ def host_conflicts(
 
 def _serves_overlapping(record: IngressRecord, host: str) -> bool:
     return any(their_host and hosts_overlap(host, their_host) for their_host, _paths in record.rules)
+
+
+def gateway_route_conflicts(
+    environment: Environment, spec: RouteSpec, route_name: str, *, written: str = ""
+) -> list[HostConflict]:
+    """Conflicts with the HTTPRoutes and GRPCRoutes attached to the same Gateway, in any namespace.
+
+    Not cached: one list per kind from the API server (the API server's watch
+    cache before the write, a consistent list after it).
+    """
+    client = environment.cluster.client()
+    scope = spec.host_scope
+    records = [
+        record
+        for kind in GATEWAY_ROUTE_KINDS
+        for item in client.list_gateway_routes(kind, None, cached=not written)
+        if (record := _attached_record(item, scope, spec.host)) is not None
+    ]
+    records = [r for r in records if _serves_overlapping(r, spec.host)]
+    tenants = tenants_by_namespace(environment, {r.namespace for r in records})
+    return find_conflicts(records, environment, scope, route_name, spec.host, [b.path for b in spec.backends], tenants)
+
+
+def _attached_record(item: dict[str, Any], scope: str, host: str) -> IngressRecord | None:
+    """An HTTPRoute or GRPCRoute attached to the Gateway ``scope``, as the record the host check reads."""
+    meta = item.get("metadata") or {}
+    spec = item.get("spec") or {}
+    namespace = meta.get("namespace", "")
+    attached = any(
+        ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
+        and ref.get("kind", "Gateway") == "Gateway"
+        and f"{ref.get('namespace') or namespace}/{ref.get('name', '')}" == scope
+        for ref in spec.get("parentRefs") or []
+    )
+    if not attached:
+        return None
+    paths = tuple(_match_path(match) for rule in spec.get("rules") or [] for match in rule.get("matches") or [{}])
+    # A route without hostnames serves every host of its listener, this one included.
+    hostnames = spec.get("hostnames") or [host]
+    return IngressRecord(
+        namespace=namespace,
+        name=meta.get("name", ""),
+        ingress_class=scope,
+        managed_by=(meta.get("labels") or {}).get("app.kubernetes.io/managed-by", ""),
+        rules=tuple((hostname, paths or ("/",)) for hostname in hostnames),
+    )
+
+
+def _match_path(match: dict[str, Any]) -> str:
+    if "path" in match:
+        return str((match.get("path") or {}).get("value", "/"))
+    method = match.get("method") or {}
+    if method:
+        return "/" + "/".join(p for p in (method.get("service", ""), method.get("method", "")) if p)
+    return "/"

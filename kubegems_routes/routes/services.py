@@ -167,7 +167,7 @@ def save_route(
                 body["metadata"]["resourceVersion"] = resource_version or route.resource_version
                 applied = client.replace_route_object(spec.kind, namespace, route.name, body)
             applied_in_cluster = True
-            if previous is None or (previous.host, previous.ingress_class) != (spec.host, spec.ingress_class):
+            if previous is None or (previous.host, previous.host_scope) != (spec.host, spec.host_scope):
                 # Again, once the cache has seen this write: an Ingress written by
                 # others a moment before ours is found, and ours is taken back
                 # (deleted by the handler below, or put back as it was).
@@ -246,7 +246,7 @@ def _previous_spec(route: Route) -> manifest.RouteSpec:
 def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:
     """Refuse a host another tenant holds: by the database claim (two console saves racing), and by the
     cluster's Ingresses (written by anyone; ``written`` is this save's own write, for the check after it)."""
-    if not written and not claim_for_route(route, spec.ingress_class, spec.host, replacing=replacing):
+    if not written and not claim_for_route(route, spec.host_scope, spec.host, replacing=replacing):
         raise HostTaken(_("The host is already served on this gateway."), conflicts=[HostConflict(spec.host, "", "")])
     conflicts = route_conflicts(route.environment, spec, route.name, written=written)
     if conflicts:
