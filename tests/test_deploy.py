@@ -387,3 +387,45 @@ def test_removing_one_permission_breaks_the_flow(sa_user_client, sa_environment,
     response = sa_user_client.post(edit, route_data(gateway, name="shop", host="moved.acme.example.com"))
     assert response.status_code == 302
     assert kube.get_ingress(ns, "shop")["spec"]["rules"][0]["host"] == "moved.acme.example.com"
+
+
+def test_gateway_api_routes_work_under_the_shipped_rbac(gateway_api, sa_user_client, sa_environment, sa_client, kube):
+    env, ns = sa_environment, sa_environment.namespace
+    _bound(kube, sa_client, ns)
+    edge = Gateway.objects.create(
+        cluster=env.cluster,
+        tenant=env.project.tenant,
+        name="edge",
+        kind=Gateway.Kind.GATEWAY_API,
+        gateway_namespace="platform",
+        gateway_name=f"edge-{ns}",
+        http_listener="http",
+        https_listener="https",
+        default_domain="*.edge.example.com",
+    )
+    for protocol in ("http", "grpc"):
+        data = route_data(
+            edge,
+            name=f"g-{protocol}",
+            host=f"g-{protocol}.edge.example.com",
+            protocol=protocol,
+            **{"paths-0-service": "api", "paths-0-port": "grpc"},
+        )
+        response = sa_user_client.post(reverse("routes:create", args=[env.pk]), data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+    assert kube.get_gateway_route("GRPCRoute", ns, "g-grpc")["spec"]["rules"][0]["backendRefs"][0]["port"] == 50051
+    live = kube.get_gateway_route("HTTPRoute", ns, "g-http")
+    live["spec"]["hostnames"] = ["hijacked.edge.example.com"]
+    kube.replace_gateway_route("HTTPRoute", ns, "g-http", live)
+    detail = sa_user_client.get(reverse("routes:detail", args=[env.pk, "g-http"]))
+    assert detail.context["sync"] == "changed" and detail.context["cluster_error"] == ""
+    assert sa_user_client.post(reverse("routes:reapply", args=[env.pk, "g-http"])).status_code == 302
+    listing = sa_user_client.get(reverse("routes:list", args=[env.pk]))
+    assert listing.context["cluster_error"] == ""
+    assert {r.name: str(r.sync) for r in listing.context["page"].object_list} == {
+        "g-grpc": "in-sync",
+        "g-http": "in-sync",
+    }
+    assert sa_user_client.post(reverse("routes:delete", args=[env.pk, "g-grpc"])).status_code == 302
+    with pytest.raises(NotFound):
+        kube.get_gateway_route("GRPCRoute", ns, "g-grpc")
