@@ -1,16 +1,18 @@
 # The two commands: `make run` starts the console, `make test` runs the tests.
-# Both set up everything on a fresh machine: Debian's chromium (browser tests)
-# and gettext (translations) when missing, the virtualenv from
-# requirements.txt, the compiled translation catalogs, and kube-apiserver +
+# Both set up everything on a fresh machine: Debian's chromium (browser tests),
+# gettext (translations) and postgresql (the PostgreSQL test run) when missing,
+# the virtualenv from requirements.txt, the compiled translation catalogs, and kube-apiserver +
 # etcd built from Go modules into ~/.cache/kubegems-routes (about 4 minutes on
-# 2 cores the first time).
+# 2 cores the first time), and the data plane (NGINX Ingress Controller and
+# nginx + njs, from ../shared/third_party or upstream git; about 6-14 minutes
+# the first time) with the Debian packages it needs to build and run.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast check lint controlplane clean bench system-packages messages
+.PHONY: setup run test test-fast check lint controlplane dataplane clean bench system-packages messages
 
 # The development virtualenv: the runtime (requirements.txt) plus the test tools.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -22,12 +24,24 @@ $(STAMP): requirements.txt requirements-dev.txt
 controlplane:
 	$(PYTHON) -m kubegems_routes.controlplane.build
 
+# Built after the control plane, never at the same time as another build of
+# the same binary (the builder takes a lock in the cache).
+dataplane: controlplane system-packages
+	$(PYTHON) -m kubegems_routes.dataplane.build
+
 # Debian packages: installed when missing if we are root, else a clear message.
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v msgfmt >/dev/null 2>&1 || missing="$$missing gettext"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
+	command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || missing="$$missing build-essential"; \
+	[ -e /usr/include/pcre2.h ] || missing="$$missing libpcre2-dev"; \
+	[ -e /usr/include/openssl/ssl.h ] || missing="$$missing libssl-dev"; \
+	[ -e /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -40,13 +54,15 @@ system-packages:
 messages: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore ".venv/*" -v0
 
-setup: system-packages $(STAMP) messages controlplane
+setup: system-packages $(STAMP) messages controlplane dataplane
 
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
+# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start.
 test: setup check
 	$(PY) -m pytest
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest
 
 # Static checks, quick: lint, format, types, Django's system checks, no missing migration.
 check: $(STAMP)
@@ -56,8 +72,8 @@ check: $(STAMP)
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py check --fail-level WARNING
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
-# A fast subset for developers: no browser, no load test (make test runs everything).
-test-fast: $(STAMP) messages controlplane
+# A fast subset for developers: SQLite, no browser, no load test (make test runs everything).
+test-fast: $(STAMP) messages controlplane dataplane
 	$(PY) -m pytest -m "not e2e and not slow"
 
 lint: $(STAMP)

@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kubegems_routes.settings")
+    from kubegems_routes.lib.startup import load_settings_or_exit
+
+    if not any(arg.startswith("--settings") for arg in sys.argv):
+        load_settings_or_exit()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

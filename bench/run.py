@@ -5,8 +5,10 @@
 Everything runs side by side in one process against one local control plane:
 a real kube-apiserver + etcd, the console under gunicorn (2 workers) on
 loopback with its own SQLite file, and the official `kubernetes` client for
-the raw calls. Each measurement is the median of --runs runs (at least 5),
-interleaved with its baseline so both see the same machine state.
+the raw calls. As root it also starts the data plane (the NGINX Ingress
+Controller and nginx, backends in a network namespace) for benchmark 6.
+Each measurement is the median of --runs runs (at least 5), interleaved with
+its baseline so both see the same machine state.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class Bench:
                 "DJANGO_SECURE_COOKIES": "0",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,testserver",
                 "DATABASE_URL": f"sqlite:///{self.workdir / 'bench.sqlite3'}",
+                "DJANGO_STATIC_ROOT": str(self.workdir / "static"),
             }
         )
         import django
@@ -74,6 +77,7 @@ class Bench:
         from kubegems_routes.demo.seed import demo_users, seed_cluster_objects, seed_database
 
         call_command("migrate", verbosity=0)
+        call_command("collectstatic", "--noinput", verbosity=0)  # hashed names, as in production
         cluster, self.environment = seed_database(self.kubeconfig)
         seed_cluster_objects(cluster, self.environment.namespace)
         self.password = next(c.password for c in demo_users() if c.username == "demo")
@@ -98,7 +102,7 @@ class Bench:
             try:
                 if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     return
-            except requests.RequestException:  # not listening yet, or still importing under load
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
 
@@ -264,14 +268,14 @@ class Bench:
                     samples[key].append(elapsed)
                     samples[f"raw-{key}"].append(raw_elapsed)
         self.report(
-            f"6. create POST: {self.big_count:,} Ingresses in other namespaces vs none",
+            f"7. create POST: {self.big_count:,} Ingresses in other namespaces vs none",
             median_ms(samples["big"]),
             median_ms(samples["small"]),
             "empty cluster",
             "<= 1.2",
         )
         self.report(
-            f"6b. raw create (the API server's part): {self.big_count:,} Ingresses vs none",
+            f"7b. raw create (the API server's part): {self.big_count:,} Ingresses vs none",
             median_ms(samples["raw-big"]),
             median_ms(samples["raw-small"]),
             "empty cluster",
@@ -305,7 +309,7 @@ class Bench:
         before, after, count, gc0_us, gc_us, lookup_us = (int(x) for x in out.stdout.split()[-6:])
         self.rows.append(
             (
-                f"7b. one full GC (gc.collect) with {count:,} cached Ingresses vs the small cluster's cache",
+                f"8b. one full GC (gc.collect) with {count:,} cached Ingresses vs the small cluster's cache",
                 f"{gc_us / 1000:.1f} ms",
                 f"{gc0_us / 1000:.1f} ms",
                 f"{gc_us / max(gc0_us, 1):.2f}",
@@ -314,7 +318,7 @@ class Bench:
         )
         self.rows.append(
             (
-                f"7c. one host-ownership lookup in the cache's index, {count:,} Ingresses",
+                f"8c. one host-ownership lookup in the cache's index, {count:,} Ingresses",
                 f"{lookup_us} µs",
                 "",
                 "",
@@ -323,14 +327,14 @@ class Bench:
         )
         self.rows.append(
             (
-                f"7. memory: Django process with {count:,} cached Ingresses vs its cache of the small cluster",
+                f"8. memory: Django process with {count:,} cached Ingresses vs its cache of the small cluster",
                 f"{after} MB",
                 f"{before} MB",
                 f"+{after - before} MB",
                 "< +100 MB",
             )
         )
-        print(f"7. memory: {before} MB -> {after} MB with {count} Ingresses cached")
+        print(f"8. memory: {before} MB -> {after} MB with {count} Ingresses cached")
 
     def cache_lag(self) -> None:
         """From a raw create's answer to the cache holding the Ingress (cluster with 20,000 Ingresses)."""
@@ -364,14 +368,14 @@ class Bench:
             cache.stop()
         self.rows.append(
             (
-                f"8. cache lag: raw create answered -> cache holds it ({len(lags)} creates)",
+                f"9. cache lag: raw create answered -> cache holds it ({len(lags)} creates)",
                 f"median {median_ms(lags):.1f} ms",
                 f"max {max(lags) * 1000:.1f} ms",
                 "",
                 "report",
             )
         )
-        print(f"8. cache lag: median {median_ms(lags):.1f} ms, max {max(lags) * 1000:.1f} ms")
+        print(f"9. cache lag: median {median_ms(lags):.1f} ms, max {max(lags) * 1000:.1f} ms")
 
     def create_overhead(self) -> None:
         session = self.session()
@@ -502,6 +506,83 @@ class Bench:
         )
         print(f"5. throughput: {rate:.1f} requests/s")
 
+    def traffic(self, control_plane, routes: int = 20, requests_each: int = 300) -> None:  # noqa: ANN001
+        """6. Through the real NGINX Ingress Controller: how soon a saved route serves, and what nginx adds."""
+        import urllib3
+
+        from kubegems_routes.dataplane.server import HTTP_BACKENDS, DataPlane, requirements_problem
+        from kubegems_routes.gateways.models import Gateway
+        from kubegems_routes.tenancy.models import Environment
+
+        problem = requirements_problem()
+        if problem:
+            self.rows.append(("6. data plane", "not run", problem, "", "report"))
+            print(f"6. data plane not run: {problem}")
+            return
+        plane = DataPlane(control_plane, ingress_class="bench-traffic").start()
+        try:
+            env = Environment.objects.create(
+                project=self.environment.project, cluster=self.cluster, name="traffic", namespace="bench-traffic"
+            )
+            self.cluster.client().ensure_namespace(env.namespace)
+            plane.publish_backends(env.namespace)  # web: Service port 80 -> backend 8081
+            gateway = Gateway.objects.create(
+                cluster=self.cluster,
+                tenant=env.project.tenant,
+                name="edge",
+                ingress_class=plane.ingress_class,
+                default_domain="*.traffic.bench.io",
+            )
+            session = self.session()
+            url = f"{self.base}/workbench/environments/{env.pk}/routes/-/new/"
+            session.get(url)
+            nginx = urllib3.HTTPConnectionPool(plane.address, 80, timeout=5, retries=False)
+            ready: list[float] = []
+            for i in range(routes):
+                host = f"t{i}.traffic.bench.io"
+                data = self.form_data(session.cookies["csrftoken"], f"bench-t{i}", host, str(gateway.pk))
+                self._expect(session.post(url, data=data, allow_redirects=False), 302)
+                saved = time.perf_counter()
+                while not self._serves(nginx, host):
+                    if time.perf_counter() - saved > 30:
+                        raise RuntimeError(f"route {host} did not serve within 30 s")
+                    time.sleep(0.002)
+                ready.append(time.perf_counter() - saved)
+            self.rows.append(
+                (
+                    f"6a. save's redirect to first 200 through nginx ({routes} routes)",
+                    f"median {median_ms(ready):.0f} ms",
+                    f"max {max(ready) * 1000:.0f} ms",
+                    "",
+                    "report",
+                )
+            )
+            print(f"6a. ready after save: median {median_ms(ready):.0f} ms, max {max(ready) * 1000:.0f} ms")
+
+            direct = urllib3.HTTPConnectionPool(plane.address, HTTP_BACKENDS["web"], timeout=5, retries=False)
+            through, straight = [], []
+            for _ in range(requests_each + 10):  # interleaved; the first 10 of each warm up
+                through.append(timed(lambda: nginx.request("GET", "/", headers={"Host": "t0.traffic.bench.io"})))
+                straight.append(timed(lambda: direct.request("GET", "/")))
+            self.report(
+                f"6b. GET through nginx vs straight to the backend ({requests_each} each, keep-alive)",
+                median_ms(through[10:]),
+                median_ms(straight[10:]),
+                "backend",
+                "report",
+            )
+        finally:
+            plane.stop()
+
+    @staticmethod
+    def _serves(pool, host: str) -> bool:  # noqa: ANN001
+        import urllib3
+
+        try:
+            return bool(pool.request("GET", "/", headers={"Host": host}).status == 200)
+        except urllib3.exceptions.HTTPError:  # a worker of the previous configuration closed a kept-alive connection
+            return False
+
     @staticmethod
     def _expect(response, status: int):  # noqa: ANN001, ANN205
         code = getattr(response, "status_code", None)
@@ -537,6 +618,7 @@ class Bench:
             f"- big cluster: {getattr(self, 'big_count', 0):,} Ingresses created with 10 threads in "
             f"{getattr(self, 'big_populate_seconds', 0):.0f} s",
             f"- medians of {self.runs} runs each, measured side by side; total {time.monotonic() - started:.0f} s",
+            f"- load average when done: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine)",
             "",
             "| benchmark | console | baseline | ratio | goal |",
             "| --- | --- | --- | --- | --- |",
@@ -590,6 +672,7 @@ def main() -> int:
                 bench.htmx_toggle()
                 bench.list_at_scale()
                 bench.throughput()
+                bench.traffic(plane)
             finally:
                 bench.gunicorn.terminate()
                 bench.gunicorn.wait()

@@ -25,7 +25,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 def env(name: str, default: str | None = None) -> str | None:
     file_path = os.environ.get(f"{name}_FILE")
     if file_path:
-        return Path(file_path).read_text().strip()
+        try:
+            return Path(file_path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_path}: {exc.strerror}") from exc
     return os.environ.get(name, default)
 
 
@@ -46,6 +49,14 @@ def envfloat(name: str, default: str) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from exc
 
 
+def envint(name: str, default: str) -> int:
+    raw = env(name, default) or default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
+
+
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
 
@@ -57,6 +68,8 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) is required when DJANGO_DEBUG is off")
     SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG"  # noqa: S105
+if SECRET_KEY == "change-me" and not DEBUG:  # noqa: S105 - refusing the placeholder, not using it
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is still the placeholder from deploy/base/secret.yaml")
 
 ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -72,7 +85,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "template_partials",
-    "axes",
+    "kubegems_routes.lib.axes_app.LoginLockoutConfig",  # django-axes, with a translated name
     "kubegems_routes.tenancy",
     "kubegems_routes.gateways",
     "kubegems_routes.routes",
@@ -81,11 +94,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kubegems_routes.lib.logs.RequestIdMiddleware",
+    # Before SecurityMiddleware and host checks: kubelet probes come over plain
+    # HTTP with the pod's IP as Host.
+    "kubegems_routes.workbench.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check: an unreadable body answers 400, not 500.
+    "kubegems_routes.lib.requests.RejectUnreadableRequestMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -116,17 +135,22 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "kubegems_routes.workbench.context.console_settings",
             ],
         },
     }
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
-        conn_max_age=60,
-    )
-}
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
+            conn_max_age=60,
+            conn_health_checks=True,
+        )
+    }
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from exc
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several gunicorn workers write at once: wait for the lock instead of
     # failing, take it at BEGIN (no deadlocking lock upgrades), and let readers
@@ -156,7 +180,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+# Hashed, compressed copies made by `collectstatic`, served by WhiteNoise with
+# far-future cache headers.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -171,7 +201,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", "false" if DEBUG else "true")
-SECURE_HSTS_SECONDS = int(env("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000") or "0")
+SECURE_HSTS_SECONDS = envint("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000")
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
 SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", "false" if DEBUG else "true")
 if envbool("DJANGO_BEHIND_TLS_PROXY", "false"):
@@ -218,13 +248,42 @@ KUBE_CACHE_STALL_TIMEOUT = envfloat("KGR_KUBE_CACHE_STALL_TIMEOUT", "90")
 # before it checks host ownership against the API server instead.
 KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
 
+# Clusters registered with in-cluster credentials use the pod's ServiceAccount
+# (KUBERNETES_SERVICE_HOST/PORT and these files, which kubelet mounts).
+KUBE_IN_CLUSTER_TOKEN_FILE = env("KGR_IN_CLUSTER_TOKEN_FILE") or "/var/run/secrets/kubernetes.io/serviceaccount/token"
+KUBE_IN_CLUSTER_CA_FILE = env("KGR_IN_CLUSTER_CA_FILE") or "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+
+# The TLS secret picker lists Secret names (metadata only), which needs the
+# `list secrets` permission, and RBAC cannot grant names without data. Off,
+# users type the secret's name and the console never lists Secrets.
+SECRET_PICKER = envbool("KGR_SECRET_PICKER", "true")
+
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
 
+# Seconds each cluster may take to answer the readiness probe.
+READY_CLUSTER_TIMEOUT = envfloat("KGR_READY_CLUSTER_TIMEOUT", "2")
+
+# JSON lines on stdout (with the request id) unless DJANGO_LOG_FORMAT=text.
+LOG_FORMAT = env("DJANGO_LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "kubegems_routes.lib.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "kubegems_routes.lib.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
     # The kubernetes client logs request bodies at DEBUG, which would put
     # credentials and manifests in logs; keep it quiet whatever the root level.

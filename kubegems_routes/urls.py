@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from kubegems_routes.workbench import health
 from kubegems_routes.workbench import views as workbench_views
 
 urlpatterns = [
     path("", workbench_views.home, name="home"),
-    path("healthz", workbench_views.healthz, name="healthz"),
+    # Answered by ProbeMiddleware before host checks; listed so reverse() and the URL map show them.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

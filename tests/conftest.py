@@ -1,25 +1,86 @@
-"""Fixtures: one real control plane per test session, a fresh namespace per test.
+"""Fixtures: one real control plane per test session, a fresh namespace per test,
+and, for the traffic tests, one data plane (NGINX Ingress Controller + nginx) per session.
 
-If kube-apiserver or etcd cannot be built or started, every test that needs
-them errors with the reason (what to install); nothing is skipped.
+If kube-apiserver, etcd or the data plane cannot be built or started, every
+test that needs them errors with the reason (what to install, or that root is
+needed); nothing is skipped.
+
+KGR_TEST_DATABASE=postgres runs the whole suite on a throwaway PostgreSQL
+server started for the session (tests/postgres.py); the default is SQLite.
+`make test` runs both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
 
 from kubegems_routes.controlplane.build import BuildError
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
+from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
+from tests.postgres import Postgres, PostgresError
+
+TEST_DATABASE = os.environ.get("KGR_TEST_DATABASE", "sqlite")
+if TEST_DATABASE not in {"sqlite", "postgres"}:
+    raise pytest.UsageError(f"KGR_TEST_DATABASE must be sqlite or postgres, not {TEST_DATABASE!r}")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres | None]:
+    """The session's PostgreSQL server on the PostgreSQL run, None on the SQLite run."""
+    if TEST_DATABASE != "postgres":
+        yield None
+        return
+    try:
+        server = Postgres()
+        server.start()
+    except PostgresError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(postgres: Postgres | None) -> None:
+    if postgres is None:
+        return
+    from django.conf import settings
+    from django.db import connections
+
+    # In place: Django's connection handler holds this very dict.
+    database = settings.DATABASES["default"]
+    database.update(
+        ENGINE="django.db.backends.postgresql",
+        NAME="kubegems_routes",
+        HOST=postgres.host,
+        PORT=str(postgres.port),
+        USER=postgres.user,
+        PASSWORD="",
+        OPTIONS={},
+    )
+    connections.close_all()
+    with contextlib.suppress(AttributeError):  # a SQLite connection made before the switch
+        del connections["default"]
+
+
+@pytest.fixture
+def database_url(postgres: Postgres | None, tmp_path: Path) -> str:
+    """A fresh database for a console served in another process (gunicorn), on this run's engine."""
+    if postgres is None:
+        return f"sqlite:///{tmp_path / 'served.sqlite3'}"
+    return postgres.create_database("served")
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +92,22 @@ def control_plane() -> Iterator[ControlPlane]:
         pytest.fail(
             "The local Kubernetes control plane is needed and could not be started. "
             f"Install Go 1.26+ (it builds kube-apiserver and etcd) and run `make setup`.\n{exc}",
+            pytrace=False,
+        )
+    yield plane
+    plane.stop()
+
+
+@pytest.fixture(scope="session")
+def data_plane(control_plane: ControlPlane) -> Iterator[DataPlane]:
+    """The real controller serving ingress class `traffic` (HTTP/2 on), backends in its own network namespace."""
+    plane = DataPlane(control_plane, ingress_class="traffic", http2=True)
+    try:
+        plane.start()
+    except DataPlaneError as exc:
+        pytest.fail(
+            "The data plane (NGINX Ingress Controller + nginx in network and mount namespaces) is needed "
+            f"and could not be started. It needs root and `make setup` (which builds it).\n{exc}",
             pytrace=False,
         )
     yield plane

@@ -6,6 +6,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("DATABASE_URL", "sqlite:///:memory:")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")  # the test client speaks plain HTTP
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")  # so does the browser against the live server
+os.environ.setdefault("DJANGO_LOG_FORMAT", "text")  # readable in pytest's captured output
 
 from kubegems_routes.settings import *  # noqa: F403
 

@@ -1,17 +1,14 @@
 """Concurrent creates through a real HTTP server: nothing lost, nothing doubled, no server error.
 
-The console runs under gunicorn on loopback with its own SQLite file, against
-the session's control plane, as it would in production.
+The console runs under gunicorn (the repository's gunicorn.conf.py, 4 workers)
+on loopback with its own database on this run's engine (a SQLite file, or a
+fresh database on the session's PostgreSQL server), against the session's
+control plane, as it would in production.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,98 +16,85 @@ from pathlib import Path
 import pytest
 import requests
 
-from kubegems_routes.controlplane.server import ControlPlane, free_port
+from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.kube.client import KubeClient
 from tests.helpers import route_data
+from tests.served import gunicorn, manage, production_env
 
-ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "demo-shop-dev"
+RIVAL_NAMESPACE = "rival-web-dev"
+RIVAL_PASSWORD = "rival-password-not-secret-0123"
 
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {proc.stdout.read() if proc.stdout else ''}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not start")
+# A second tenant beside the demo one, on the same cluster and its shared default gateway.
+SEED_RIVAL = f"""
+from django.contrib.auth import get_user_model
+from kubegems_routes.demo.seed import seed_cluster_objects
+from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
+cluster = Cluster.objects.get(name="local")
+tenant = Tenant.objects.create(name="rival")
+project = Project.objects.create(tenant=tenant, name="web")
+environment = Environment.objects.create(project=project, cluster=cluster, name="dev", namespace="{RIVAL_NAMESPACE}")
+user = get_user_model().objects.create_user("rival", password="{RIVAL_PASSWORD}")
+TenantMember.objects.create(tenant=tenant, user=user, role=TenantMember.Role.ADMIN)
+seed_cluster_objects(cluster, environment.namespace)
+"""
 
 
 @pytest.fixture
-def served_console(control_plane: ControlPlane, tmp_path: Path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "kubegems_routes.settings",
-        "DJANGO_SECRET_KEY": "load-test-secret-key-not-for-production-0123456789",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'load.sqlite3'}",
-    }
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    seeded = subprocess.run(
-        [*manage, "seed_demo", "--kubeconfig", str(control_plane.kubeconfig_path)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+def served_console(control_plane: ControlPlane, tmp_path: Path, database_url: str):
+    env = production_env(tmp_path, database_url)
+    manage(env, "migrate", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    seeded = manage(env, "seed_demo", "--kubeconfig", str(control_plane.kubeconfig_path))
     password = re.search(r"user 'demo' password '([^']+)'", seeded.stdout).group(1)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "kubegems_routes.wsgi", "-b", f"127.0.0.1:{port}", "-w", "4"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}", password, env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    manage(env, "shell", "-c", SEED_RIVAL)
+    with gunicorn(env, tmp_path, workers=4) as (base, _log, _proc):
+        yield base, password, env
 
 
-def _login(base: str, password: str, username: str = "demo") -> requests.Session:
-    session = requests.Session()
-    session.get(f"{base}/login/", timeout=10)
-    response = session.post(
-        f"{base}/login/",
-        data={"username": username, "password": password, "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-        headers={"Referer": f"{base}/login/"},
-        timeout=10,
-    )
-    assert response.url.endswith("/workbench/"), response.text[:500]
-    return session
+class Console:
+    """One logged-in user's browser session: the create form of their environment."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.session = requests.Session()
+        self.session.get(f"{base}/login/", timeout=10)
+        response = self.session.post(
+            f"{base}/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": self.session.cookies["csrftoken"]},
+            headers={"Referer": f"{base}/login/"},
+            timeout=10,
+        )
+        assert response.url.endswith("/workbench/"), response.text[:500]
+        workbench = self.session.get(f"{base}/workbench/", timeout=10).text
+        env_id = re.search(r"/workbench/environments/(\d+)/", workbench).group(1)
+        self.create_url = f"{base}/workbench/environments/{env_id}/routes/-/new/"
+        self.form = self.session.get(self.create_url, timeout=10).text
+        self.token = self.session.cookies["csrftoken"]
+
+    def gateway(self, label: str) -> str:
+        return re.search(rf'<option value="(\d+)"[^>]*>{label}', self.form).group(1)
+
+    def create(self, gateway: str, name: str, host: str) -> requests.Response:
+        data = route_data(gateway, name=name, host=host, csrfmiddlewaretoken=self.token)
+        headers = {"Referer": self.create_url}
+        return self.session.post(self.create_url, data=data, headers=headers, allow_redirects=False, timeout=90)
+
+
+def _route_count(env: dict[str, str]) -> int:
+    out = manage(env, "shell", "-c", "from kubegems_routes.routes.models import Route; print(Route.objects.count())")
+    return int(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
 def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClient):
     base, password, env = served_console
-    session = _login(base, password)
-    workbench = session.get(f"{base}/workbench/", timeout=10).text
-    env_id = re.search(r"/workbench/environments/(\d+)/", workbench).group(1)
-    create = f"{base}/workbench/environments/{env_id}/routes/-/new/"
-    form = session.get(create, timeout=10).text
-    gateway = re.search(r'<option value="(\d+)"[^>]*>public', form).group(1)
-    token = session.cookies["csrftoken"]
-
-    def post(name: str, host: str) -> requests.Response:
-        data = route_data(gateway, name=name, host=host, csrfmiddlewaretoken=token)
-        return session.post(create, data=data, headers={"Referer": create}, allow_redirects=False, timeout=60)
+    console = Console(base, "demo", password)
+    gateway = console.gateway("public")
 
     jobs = [(f"load-{i:02}", f"load-{i:02}.demo.kubegems.io") for i in range(50)]
     jobs += [("same-name", f"same-{i}.demo.kubegems.io") for i in range(10)]
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        responses = list(pool.map(lambda job: post(*job), jobs))
+        responses = list(pool.map(lambda job: console.create(gateway, *job), jobs))
 
     statuses = [r.status_code for r in responses]
     assert 500 not in statuses
@@ -122,83 +106,70 @@ def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClie
 
     managed = kube.list_ingresses(NAMESPACE, label_selector="app.kubernetes.io/managed-by=kubegems-routes")
     assert len(managed) == 51
-    count = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "shell",
-            "-c",
-            "from kubegems_routes.routes.models import Route; print(Route.objects.count())",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert count.stdout.strip().splitlines()[-1] == "51"
+    assert _route_count(env) == 51
 
 
-RIVAL = """
-from django.contrib.auth import get_user_model
-from kubegems_routes.demo.seed import seed_cluster_objects
-from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
-cluster = Cluster.objects.get(name="local")
-tenant = Tenant.objects.create(name="rival")
-project = Project.objects.create(tenant=tenant, name="web")
-environment = Environment.objects.create(project=project, cluster=cluster, name="prod", namespace="{namespace}")
-user = get_user_model().objects.create_user("rival", password="{password}")
-TenantMember.objects.create(tenant=tenant, user=user, role="admin")
-seed_cluster_objects(cluster, "{namespace}")
-print("ENVIRONMENT", environment.pk)
-"""
+def test_two_tenants_racing_for_the_same_hosts_get_one_each(served_console, kube: KubeClient):
+    base, password, env = served_console
+    demo = Console(base, "demo", password)
+    rival = Console(base, "rival", RIVAL_PASSWORD)
+    shared = demo.gateway("default-gateway")
+    assert rival.gateway("default-gateway") == shared
+
+    hosts = [f"race-{i:02}.kubegems.io" for i in range(12)]
+    jobs = [(console, f"race-{i:02}", host) for i, host in enumerate(hosts) for console in (demo, rival)]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        responses = list(pool.map(lambda job: job[0].create(shared, job[1], job[2]), jobs))
+
+    assert 500 not in [r.status_code for r in responses]
+    for i, host in enumerate(hosts):
+        pair = responses[2 * i : 2 * i + 2]
+        assert sorted(r.status_code for r in pair) == [200, 302], (host, [r.status_code for r in pair])
+        loser = next(r for r in pair if r.status_code == 200)
+        assert f"Host {host} is already served on this gateway for another tenant." in loser.text, loser.text[:3000]
+
+    ingresses = kube.list_ingresses()
+    for host in hosts:
+        claims = [
+            (i["metadata"]["namespace"], i["metadata"]["name"])
+            for i in ingresses
+            if any(rule.get("host") == host for rule in i["spec"].get("rules", []))
+        ]
+        assert len(claims) == 1, (host, claims)
+    assert _route_count(env) == len(hosts)
 
 
 @pytest.mark.slow
-def test_two_tenants_racing_for_one_host_never_both_win(served_console, kube: KubeClient):
-    """20 concurrent saves of one host on the shared gateway, 10 from each of two tenants."""
-    base, password, env = served_console
-    rival_namespace = f"rival-{uuid.uuid4().hex[:8]}"
-    rival_password = uuid.uuid4().hex
-    script = RIVAL.format(namespace=rival_namespace, password=rival_password)
-    created = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    rival_env = re.search(r"ENVIRONMENT (\d+)", created.stdout).group(1)
-    demo, rival = _login(base, password), _login(base, rival_password, "rival")
-    demo_env = re.search(r"/workbench/environments/(\d+)/", demo.get(f"{base}/workbench/", timeout=10).text).group(1)
+def test_twenty_saves_of_one_host_from_two_tenants_never_both_win(served_console, kube: KubeClient):
+    """Ten saves from each tenant at once, all for one host: every save that succeeds is one tenant's."""
+    base, password, _env = served_console
+    demo = Console(base, "demo", password)
+    rival = Console(base, "rival", RIVAL_PASSWORD)
+    shared = demo.gateway("default-gateway")
     host = f"contested-{uuid.uuid4().hex[:8]}.kubegems.io"
 
-    def job(session: requests.Session, env_id: str, i: int):
-        create = f"{base}/workbench/environments/{env_id}/routes/-/new/"
-        form = session.get(create, timeout=30).text
-        shared = re.search(r'<option value="(\d+)"[^>]*>default-gateway', form).group(1)
-        # One path each: the same tenant may share its host, not a path.
-        data = route_data(shared, name=f"race-{i:02}", host=host, csrfmiddlewaretoken=session.cookies["csrftoken"])
-        data["paths-0-path"] = f"/p{i}"
-        return session.post(create, data=data, headers={"Referer": create}, allow_redirects=False, timeout=60)
+    def save(i: int) -> tuple[Console, requests.Response]:
+        console = demo if i % 2 else rival
+        data = route_data(shared, name=f"one-host-{i:02}", host=host, csrfmiddlewaretoken=console.token)
+        data["paths-0-path"] = f"/p{i}"  # the same tenant may share its host, not a path
+        headers = {"Referer": console.create_url}
+        return console, console.session.post(
+            console.create_url, data=data, headers=headers, allow_redirects=False, timeout=90
+        )
 
-    jobs = [(demo, demo_env, i) if i % 2 else (rival, rival_env, i) for i in range(20)]
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        responses = list(pool.map(lambda j: job(*j), jobs))
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(save, range(20)))
 
-    statuses = [r.status_code for r in responses]
-    assert 500 not in statuses
-    winners = {jobs[i][1] for i, r in enumerate(responses) if r.status_code == 302}
-    assert len(winners) == 1, f"both tenants won the host: {statuses}"
-    for i, response in enumerate(responses):
-        if jobs[i][1] not in winners:
+    assert 500 not in [r.status_code for _c, r in results]
+    winners = {id(console) for console, r in results if r.status_code == 302}
+    assert len(winners) == 1, [r.status_code for _c, r in results]
+    for console, response in results:
+        if id(console) not in winners:
             assert response.status_code == 200
-            assert "already served on this gateway for another tenant" in response.text
-    # The cluster agrees: every Ingress serving the host is in the winner's namespace.
+            assert f"Host {host} is already served on this gateway for another tenant." in response.text
     serving = {
         item["metadata"]["namespace"]
         for item in kube.list_ingresses()
         if any(rule.get("host") == host for rule in item["spec"].get("rules", []))
     }
-    assert serving == {NAMESPACE if winners == {demo_env} else rival_namespace}
+    assert serving == {NAMESPACE if winners == {id(demo)} else RIVAL_NAMESPACE}

@@ -35,9 +35,10 @@ class Gateway(models.Model):
         null=True,
         blank=True,
         related_name="gateways",
+        verbose_name=_("tenant"),
         help_text=_("Leave empty for a gateway shared by every tenant of the cluster."),
     )
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="gateways")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="gateways", verbose_name=_("cluster"))
     name = models.CharField(_("name"), max_length=63, validators=[validate_dns_label])
     ingress_class = models.CharField(
         _("ingress class"),
@@ -58,13 +59,14 @@ class Gateway(models.Model):
         default=False,
         help_text=_("Let routes on this gateway inject NGINX configuration through *-snippets annotations."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = GatewayQuerySet.as_manager()
 
     class Meta:
         ordering = ["cluster__name", "name"]
         verbose_name = _("gateway")
+        verbose_name_plural = _("gateways")
         constraints = [
             models.UniqueConstraint(fields=["cluster", "ingress_class"], name="gateway_class_unique_per_cluster"),
             models.UniqueConstraint(fields=["cluster", "tenant", "name"], name="gateway_name_unique_per_tenant"),
@@ -108,13 +110,16 @@ class Gateway(models.Model):
 
 
 class GatewayAnnotation(models.Model):
-    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="annotations")
+    gateway = models.ForeignKey(
+        Gateway, on_delete=models.CASCADE, related_name="annotations", verbose_name=_("gateway")
+    )
     key = models.CharField(_("key"), max_length=317, validators=[validate_annotation_key])
     value = models.TextField(_("value"), blank=True)
 
     class Meta:
         ordering = ["key"]
         verbose_name = _("default annotation")
+        verbose_name_plural = _("default annotations")
         constraints = [models.UniqueConstraint(fields=["gateway", "key"], name="gateway_annotation_once")]
 
     def __str__(self) -> str:

@@ -121,9 +121,17 @@ class KubeClient:
         return cls(_api_client(configuration), **timeouts)
 
     @classmethod
-    def in_cluster(cls, **timeouts: float) -> KubeClient:
+    def in_cluster(
+        cls,
+        *,
+        token_file: str = k8s_config.incluster_config.SERVICE_TOKEN_FILENAME,
+        ca_file: str = k8s_config.incluster_config.SERVICE_CERT_FILENAME,
+        **timeouts: float,
+    ) -> KubeClient:
+        """The pod's ServiceAccount: KUBERNETES_SERVICE_HOST/PORT, its token (re-read as kubelet rotates it), its CA."""
         configuration = k8s.Configuration()
-        k8s_config.load_incluster_config(client_configuration=configuration)
+        loader = k8s_config.incluster_config.InClusterConfigLoader(token_filename=token_file, cert_filename=ca_file)
+        loader.load_and_set(configuration)
         return cls(_api_client(configuration), **timeouts)
 
     # -- transport -----------------------------------------------------------
@@ -247,6 +255,15 @@ class KubeClient:
             "GET",
             f"/api/v1/namespaces/{_q(namespace)}/events",
             query={"fieldSelector": f"involvedObject.kind={kind},involvedObject.name={name}"},
+        )
+        return list(data.get("items", []))
+
+    def list_events_from(self, namespace: str, kind: str, component: str) -> list[Manifest]:
+        """Events one component recorded on every object of a kind in the namespace (one call for a page)."""
+        data = self.request(
+            "GET",
+            f"/api/v1/namespaces/{_q(namespace)}/events",
+            query={"fieldSelector": f"involvedObject.kind={kind},source={component}"},
         )
         return list(data.get("items", []))
 

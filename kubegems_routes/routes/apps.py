@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete
+from django.utils.translation import gettext_lazy as _
 
 
 class RoutesConfig(AppConfig):
     name = "kubegems_routes.routes"
-    verbose_name = "Routes"
+    verbose_name = _("Routes")
 
     def ready(self) -> None:
         from kubegems_routes.routes.claims import release_unused

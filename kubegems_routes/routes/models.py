@@ -30,7 +30,9 @@ class PathType(models.TextChoices):
 
 
 class Route(models.Model):
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="routes")
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="routes", verbose_name=_("environment")
+    )
     # At most 63 characters: the name is also the value of the kubegems.io/route label.
     name = models.CharField(_("name"), max_length=63, validators=[validate_dns_subdomain])
     gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="routes", verbose_name=_("gateway"))
@@ -50,15 +52,25 @@ class Route(models.Model):
         help_text=_("A kubernetes.io/tls Secret of this namespace; it may be created later (cert-manager)."),
     )
     annotations = models.JSONField(_("annotations"), default=dict, blank=True)
-    resource_version = models.CharField(max_length=64, blank=True, editable=False)
+    resource_version = models.CharField(_("resource version"), max_length=64, blank=True, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("created by"),
     )
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        editable=False,
+        verbose_name=_("updated by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     # The cluster's state of the route's Ingress (routes.drift.Sync), set by the list view per page.
     sync: str = ""
@@ -66,6 +78,7 @@ class Route(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("route")
+        verbose_name_plural = _("routes")
         constraints = [models.UniqueConstraint(fields=["environment", "name"], name="route_unique_per_environment")]
         indexes = [models.Index(fields=["host"])]
 
@@ -97,8 +110,8 @@ class Route(models.Model):
 
 
 class RoutePath(models.Model):
-    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="paths")
-    position = models.PositiveSmallIntegerField(default=0)
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="paths", verbose_name=_("route"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
     path = models.CharField(_("path"), max_length=1024, default="/", validators=[validate_path])
     path_type = models.CharField(_("path type"), max_length=32, choices=PathType.choices, default=PathType.PREFIX)
     service = models.CharField(_("service"), max_length=63)
@@ -107,6 +120,7 @@ class RoutePath(models.Model):
     class Meta:
         ordering = ["position", "pk"]
         verbose_name = _("path")
+        verbose_name_plural = _("paths")
 
     def __str__(self) -> str:
         return f"{self.path} -> {self.service}:{self.port}"
@@ -163,10 +177,14 @@ class AuditEntry(models.Model):
         TAKE_OVER = "takeover", _("took over the cluster's version")
         IMPORT = "import", _("imported")
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="audit_entries")
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")
+    )
     route_name = models.CharField(_("route"), max_length=253)
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
+    )
     manifest = models.JSONField(_("manifest applied"), default=dict, blank=True)
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 

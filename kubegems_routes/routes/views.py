@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -579,6 +580,8 @@ def route_delete(request: AuthenticatedHttpRequest, environment_id: int, name: s
 def tls_secrets(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
     """Options for the secret picker: names of kubernetes.io/tls Secrets only, never their data."""
     environment = get_environment_for_user(request.user, environment_id, write=True)
+    if not settings.SECRET_PICKER:  # KGR_SECRET_PICKER=false: Secrets are never listed
+        return render(request, "routes/fragments/secret_options.html", {"names": []})
     try:
         names = environment.cluster.client().list_tls_secret_names(environment.namespace)
     except KubeError:

@@ -50,7 +50,7 @@ def get_environment_for_user(user: User, environment_id: int, *, write: bool = F
 
     One query: the environment with the user's role at each level beside it.
     """
-    if not user.is_authenticated:
+    if not user.is_authenticated or not 0 < environment_id < 2**63:  # beyond a bigint the database raises
         raise Http404("No such environment")
     environment = (
         Environment.objects.select_related("project__tenant", "cluster")

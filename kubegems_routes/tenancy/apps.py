@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete
+from django.utils.translation import gettext_lazy as _
 
 
 class TenancyConfig(AppConfig):
     name = "kubegems_routes.tenancy"
-    verbose_name = "Tenancy"
+    verbose_name = _("Tenancy")
 
     def ready(self) -> None:
         from kubegems_routes.kube.cache import stop_cache

@@ -9,6 +9,7 @@ import yaml
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.lib.crypto import EncryptedTextField
@@ -32,12 +33,13 @@ class Cluster(models.Model):
         blank=True,
         help_text=_("An admin kubeconfig for this cluster. Never shown again after saving."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
 
     def __str__(self) -> str:
         return self.name
@@ -53,26 +55,35 @@ class Cluster(models.Model):
             if not isinstance(document, dict) or not document.get("clusters"):
                 raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
 
-    def client(self) -> KubeClient:
+    def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
+        """A client with the configured timeouts, or shorter ones (the readiness probe); one per credentials."""
         from kubegems_routes.kube.client import cached_client
 
-        return cached_client(self._credentials_key(), self.new_client)
+        timeouts: dict[str, float] = {
+            "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
+        }
+        # Built only on a cache miss: parsing the kubeconfig costs.
+        return cached_client((*self._credentials_key(), *timeouts.values()), lambda: self.new_client(**timeouts))
 
-    def new_client(self) -> KubeClient:
+    def new_client(self, **timeouts: float) -> KubeClient:
         """A client with its own connection pool (the cache's watches hold their connections)."""
         from kubegems_routes.kube.client import KubeClient
 
-        timeouts: dict[str, float] = {
+        timeouts = timeouts or {
             "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": settings.KUBE_READ_TIMEOUT,
         }
         if self.in_cluster:
-            return KubeClient.in_cluster(**timeouts)
+            token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
+            return KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
         return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
 
     def _credentials_key(self) -> tuple[object, ...]:
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
-        return (self.pk, self.in_cluster, fingerprint, settings.KUBE_CONNECT_TIMEOUT, settings.KUBE_READ_TIMEOUT)
+        if self.in_cluster:
+            return (self.pk, True, str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE))
+        return (self.pk, False, fingerprint)
 
     def cache(self) -> ClusterCache | None:
         """This process's watch-fed cache of the cluster, started on first use; None when caching is off."""
@@ -90,24 +101,26 @@ class Cluster(models.Model):
 class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=63, unique=True, validators=[validate_dns_label])
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         verbose_name = _("tenant")
+        verbose_name_plural = _("tenants")
 
     def __str__(self) -> str:
         return self.display_name or self.name
 
 
 class Project(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="projects")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="projects", verbose_name=_("tenant"))
     name = models.CharField(_("name"), max_length=63, validators=[validate_dns_label])
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["tenant__name", "name"]
         verbose_name = _("project")
+        verbose_name_plural = _("projects")
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="project_unique_per_tenant")]
 
     def __str__(self) -> str:
@@ -120,12 +133,16 @@ class Environment(models.Model):
         TEST = "test", _("test")
         PROD = "prod", _("production")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="environments")
-    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="environments")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="environments", verbose_name=_("project")
+    )
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.PROTECT, related_name="environments", verbose_name=_("cluster")
+    )
     name = models.CharField(_("name"), max_length=63, validators=[validate_dns_label])
     namespace = models.CharField(_("namespace"), max_length=63, validators=[validate_dns_label])
     type = models.CharField(_("type"), max_length=8, choices=Type.choices, default=Type.DEV)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     # What the requesting user may do here: set by tenancy.access.get_environment_for_user.
     can_write: bool = False
@@ -134,6 +151,7 @@ class Environment(models.Model):
     class Meta:
         ordering = ["project__tenant__name", "project__name", "name"]
         verbose_name = _("environment")
+        verbose_name_plural = _("environments")
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="environment_unique_per_project"),
             # One namespace belongs to one environment, so one tenant.
@@ -153,15 +171,23 @@ class TenantMember(models.Model):
         ADMIN = "admin", _("tenant admin")
         MEMBER = "member", _("member")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_roles")
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="members", verbose_name=_("tenant"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_roles", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.MEMBER)
 
     class Meta:
+        verbose_name = _("tenant member")
+        verbose_name_plural = _("tenant members")
         constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="tenant_member_once")]
 
     def __str__(self) -> str:
-        return f"{self.user} is {self.get_role_display()} of {self.tenant}"
+        return gettext("%(user)s is %(role)s of %(of)s") % {
+            "user": self.user,
+            "role": self.get_role_display(),
+            "of": self.tenant,
+        }
 
 
 class ProjectMember(models.Model):
@@ -171,15 +197,23 @@ class ProjectMember(models.Model):
         TEST = "test", _("tester")
         OPS = "ops", _("operations")
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles")
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.DEV)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members", verbose_name=_("project"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.DEV)
 
     class Meta:
+        verbose_name = _("project member")
+        verbose_name_plural = _("project members")
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="project_member_once")]
 
     def __str__(self) -> str:
-        return f"{self.user} is {self.get_role_display()} of {self.project}"
+        return gettext("%(user)s is %(role)s of %(of)s") % {
+            "user": self.user,
+            "role": self.get_role_display(),
+            "of": self.project,
+        }
 
 
 class EnvironmentMember(models.Model):
@@ -187,12 +221,22 @@ class EnvironmentMember(models.Model):
         READER = "reader", _("reader")
         OPERATOR = "operator", _("operator")
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="environment_roles")
-    role = models.CharField(max_length=8, choices=Role.choices, default=Role.READER)
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="members", verbose_name=_("environment")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="environment_roles", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.READER)
 
     class Meta:
+        verbose_name = _("environment member")
+        verbose_name_plural = _("environment members")
         constraints = [models.UniqueConstraint(fields=["environment", "user"], name="environment_member_once")]
 
     def __str__(self) -> str:
-        return f"{self.user} is {self.get_role_display()} of {self.environment}"
+        return gettext("%(user)s is %(role)s of %(of)s") % {
+            "user": self.user,
+            "role": self.get_role_display(),
+            "of": self.environment,
+        }

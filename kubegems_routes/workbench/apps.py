@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkbenchConfig(AppConfig):
     name = "kubegems_routes.workbench"
-    verbose_name = "Workbench"
+    verbose_name = _("Workbench")

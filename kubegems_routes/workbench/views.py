@@ -11,12 +11,6 @@ from kubegems_routes.tenancy.access import get_environment_for_user, visible_env
 
 
 @require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for probes and load balancers: the process answers; nothing else is asked."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
-@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("workbench:environments")
 

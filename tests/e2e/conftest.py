@@ -78,7 +78,8 @@ class Page:
         # htmx logs a refresh it cancelled for a newer one (hx-sync replace) as an error; that is by design.
         expected = ("htmx:sendAbort", "htmx:afterRequest")
         if message.type == "error" and not message.text.startswith(expected):
-            self.problems.append(f"console error: {message.text}")
+            where = message.location.get("url", "") if message.location else ""
+            self.problems.append(f"console error: {message.text} ({where})")
 
     def shot(self, name: str) -> Path:
         self.step += 1

@@ -10,6 +10,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from kubegems_routes.controlplane.server import ControlPlane
+from kubegems_routes.dataplane.demo import start_demo_data_plane, why_off
+from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
+from kubegems_routes.demo.seed import NAMESPACE
+from kubegems_routes.gateways.models import Gateway
 
 
 class Command(BaseCommand):
@@ -24,6 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         # SIGTERM stops etcd and kube-apiserver through the same clean path as Ctrl-C.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        _make_sqlite_directory()
         call_command("migrate", interactive=False, verbosity=0)
         external = os.environ.get("KUBECONFIG")
         if external:
@@ -35,13 +40,44 @@ class Command(BaseCommand):
         data = Path(settings.BASE_DIR) / "var" / "etcd"
         with ControlPlane(kubeconfig_path=kubeconfig, etcd_data_dir=data) as plane:
             self.stdout.write(f"kube-apiserver {plane.url}; kubeconfig {kubeconfig}")
-            self._serve(kubeconfig, "local", addrport)
+            self._serve(kubeconfig, "local", addrport, plane)
 
-    def _serve(self, kubeconfig: Path, cluster_name: str, addrport: str) -> None:
+    def _serve(self, kubeconfig: Path, cluster_name: str, addrport: str, plane: ControlPlane | None = None) -> None:
         self.stdout.write("Demo data and log-ins:")
         call_command("seed_demo", kubeconfig=kubeconfig, cluster_name=cluster_name, stdout=self.stdout)
+        data_plane = self._start_data_plane(plane, cluster_name) if plane else None
         self.stdout.write(f"Open http://{addrport}/ and log in as 'demo' (tenant admin) or 'admin' (system admin).")
         try:
             call_command("runserver", addrport, use_reloader=False)
         except KeyboardInterrupt:
             pass
+        finally:
+            if data_plane is not None:
+                data_plane.stop()
+
+    def _start_data_plane(self, plane: ControlPlane, cluster_name: str) -> DataPlane | None:
+        """As root, the demo's gateway `public` answers through a real NGINX Ingress Controller."""
+        problem = why_off()
+        if problem:
+            self.stdout.write(f"Data plane off ({problem}); routes are written but serve no traffic.")
+            return None
+        gateway = Gateway.objects.get(cluster__name=cluster_name, tenant__name="demo", name="public")
+        self.stdout.write("Starting the data plane for gateway 'public' (first run builds the controller and nginx)...")
+        try:
+            data_plane = start_demo_data_plane(plane, gateway, NAMESPACE)
+        except DataPlaneError as exc:
+            self.stdout.write(f"Data plane off: {exc}")
+            return None
+        self.stdout.write(
+            f"Gateway 'public' ({gateway.ingress_class}) answers on {data_plane.address}, inside its own network "
+            "namespace: each route's detail page prints a curl command that reaches it."
+        )
+        return data_plane
+
+
+def _make_sqlite_directory() -> None:
+    """SQLite creates its file but not the directory: a fresh clone has no var/ yet (it is ignored by git)."""
+    database = settings.DATABASES["default"]
+    name = str(database.get("NAME") or "")
+    if database["ENGINE"] == "django.db.backends.sqlite3" and name and not name.startswith(("file:", ":memory:")):
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
