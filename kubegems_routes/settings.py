@@ -238,16 +238,6 @@ CREDENTIALS_KEYS = envlist("KGR_CREDENTIALS_KEYS")
 KUBE_CONNECT_TIMEOUT = envfloat("KGR_KUBE_CONNECT_TIMEOUT", "3")
 KUBE_READ_TIMEOUT = envfloat("KGR_KUBE_READ_TIMEOUT", "10")
 
-# A watch-fed cache of each cluster's Ingresses and Services per process
-# (kubegems_routes/kube/cache.py); off, every read goes to the API server.
-KUBE_CACHE = envbool("KGR_KUBE_CACHE", "true")
-# A watch with no byte (not even the API server's minutely bookmark) for this
-# long is taken for stalled and reconnected.
-KUBE_CACHE_STALL_TIMEOUT = envfloat("KGR_KUBE_CACHE_STALL_TIMEOUT", "90")
-# After its own write, how long a save waits for the cache to see that write
-# before it checks host ownership against the API server instead.
-KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
-
 # Clusters registered with in-cluster credentials use the pod's ServiceAccount
 # (KUBERNETES_SERVICE_HOST/PORT and these files, which kubelet mounts).
 KUBE_IN_CLUSTER_TOKEN_FILE = env("KGR_IN_CLUSTER_TOKEN_FILE") or "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -257,6 +247,16 @@ KUBE_IN_CLUSTER_CA_FILE = env("KGR_IN_CLUSTER_CA_FILE") or "/var/run/secrets/kub
 # `list secrets` permission, and RBAC cannot grant names without data. Off,
 # users type the secret's name and the console never lists Secrets.
 SECRET_PICKER = envbool("KGR_SECRET_PICKER", "true")
+
+# A watch-fed cache of each cluster's Ingresses and Services per process
+# (kubegems_routes/kube/cache.py); off, every read goes to the API server.
+KUBE_CACHE = envbool("KGR_KUBE_CACHE", "true")
+# A watch with no byte (not even the API server's minutely bookmark) for this
+# long is taken for stalled and reconnected.
+KUBE_CACHE_STALL_TIMEOUT = envfloat("KGR_KUBE_CACHE_STALL_TIMEOUT", "90")
+# After its own write, how long a save waits for the cache to see that write
+# before it checks host ownership against the API server instead.
+KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
 
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"

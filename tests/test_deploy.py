@@ -109,6 +109,21 @@ def test_every_manifest_passes_a_server_side_dry_run(kube):
         kube.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/kubegems-routes")
 
 
+def test_the_pod_passes_the_restricted_pod_security_standard(kube):
+    """Its namespace enforces `restricted`; a dry-run Pod from the template is admitted, a root one is not."""
+    base = _render("deploy/base")
+    _apply(kube, next(obj for obj in base if obj["kind"] == "Namespace"))
+    template = next(obj for obj in base if obj["kind"] == "Deployment")["spec"]["template"]
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "console", **template["metadata"]}}
+    pod["spec"] = template["spec"]
+    path = f"/api/v1/namespaces/{NAMESPACE}/pods"
+    assert kube.request("POST", path, query={"dryRun": "All"}, body=pod)["metadata"]["name"] == "console"
+    rooted = copy.deepcopy(pod)
+    rooted["spec"]["securityContext"] = {"runAsUser": 0}
+    with pytest.raises(Forbidden, match="restricted"):
+        kube.request("POST", path, query={"dryRun": "All"}, body=rooted)
+
+
 def test_the_deployment_runs_unprivileged_with_probes_and_its_image_from_kustomize():
     deployment = next(obj for obj in _render("deploy/base") if obj["kind"] == "Deployment")
     pod = deployment["spec"]["template"]["spec"]
@@ -294,7 +309,6 @@ def test_what_the_console_identity_cannot_do(sa_environment, sa_client, kube):
         lambda: sa_client.request("GET", f"/api/v1/namespaces/{ns}/secrets/demo-tls"),  # a Secret's data
         lambda: sa_client.create_ingress(outside, body),
         lambda: sa_client.create_ingress("kube-system", body),
-        lambda: sa_client.list_services(outside),
         lambda: sa_client.create(f"/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "x"}}),
         lambda: sa_client.request("GET", f"/api/v1/namespaces/{ns}/pods"),
         lambda: sa_client.request("DELETE", f"/api/v1/namespaces/{ns}"),
@@ -308,8 +322,10 @@ def test_what_the_console_identity_cannot_do(sa_environment, sa_client, kube):
     for attempt in forbidden:
         with pytest.raises(Forbidden):
             attempt()
-    # What it may read cluster-wide: the Ingresses, for the host check.
+    # What it may read and watch cluster-wide: Ingresses (the host check) and Services (names and
+    # ports for the picker), each through one watch of the cluster cache.
     assert isinstance(sa_client.list_ingresses(), list)
+    assert [s.name for s in sa_client.list_services(outside)] == []
 
 
 def test_listing_secret_names_grants_their_data_so_the_picker_can_be_dropped(

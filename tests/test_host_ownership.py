@@ -11,7 +11,7 @@ from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.ownership import hosts_overlap
 from kubegems_routes.tenancy.models import Environment
-from tests.helpers import create_url, ingress, route_data, tenant_gateway, until
+from tests.helpers import create_url, default_gateway, ingress, route_data, tenant_gateway, until
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,29 @@ def test_editing_a_route_does_not_conflict_with_its_own_ingress(operator_client,
     assert operator_client.post(create_url(environment), route_data(gateway)).status_code == 302
     edit = reverse("routes:edit", args=[environment.pk, "shop"])
     assert operator_client.post(edit, route_data(gateway, protocol="ws")).status_code == 302
+
+
+@pytest.mark.parametrize("their_host", ["shop.{domain}", "*.{domain}"])
+def test_a_host_another_replica_just_saved_is_refused_before_the_cluster_cache_shows_it(
+    operator_client, environment, their_host
+):
+    """The console's own saves claim their host in the database, so another replica sees them at once."""
+    from kubegems_routes.routes.claims import claim_for_route
+    from kubegems_routes.routes.models import RoutePath
+    from kubegems_routes.tenancy.models import Project, Tenant
+
+    domain = f"{uuid.uuid4().hex[:10]}.example.com"  # the shared class holds earlier tests' Ingresses
+    rival = Tenant.objects.create(name="rival")
+    project = Project.objects.create(tenant=rival, name="web")
+    theirs = Environment.objects.create(project=project, cluster=environment.cluster, name="dev", namespace="rival-ns")
+    # Saved by another replica, whose Ingress the watch cache does not show yet (here: not at all).
+    shared = default_gateway(environment)
+    route = Route.objects.create(
+        environment=theirs, name="theirs", gateway=shared, host=their_host.format(domain=domain)
+    )
+    RoutePath.objects.create(route=route, path="/", service="web", port="80")
+    assert claim_for_route(route, shared.ingress_class, route.host, replacing=False)  # what that replica's save took
+
+    response = operator_client.post(create_url(environment), route_data(shared, host=f"shop.{domain}"))
+    assert "another tenant" in response.context["form"].errors["host"][0]
+    assert not Route.objects.filter(environment=environment).exists()

@@ -9,9 +9,7 @@ control plane, as it would in production.
 from __future__ import annotations
 
 import re
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,6 +17,7 @@ import requests
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.kube.client import KubeClient
 from tests.helpers import route_data
+from tests.postgres import Postgres
 from tests.served import gunicorn, manage, production_env
 
 NAMESPACE = "demo-shop-dev"
@@ -40,8 +39,11 @@ seed_cluster_objects(cluster, environment.namespace)
 """
 
 
-@pytest.fixture
-def served_console(control_plane: ControlPlane, tmp_path: Path, database_url: str):
+@pytest.fixture(scope="module")
+def served_console(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory, postgres: Postgres | None):
+    """One console for the module's tests (set-up takes most of their time); each test counts its own routes."""
+    tmp_path = tmp_path_factory.mktemp("load")
+    database_url = postgres.create_database("load") if postgres else f"sqlite:///{tmp_path / 'load.sqlite3'}"
     env = production_env(tmp_path, database_url)
     manage(env, "migrate", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
@@ -80,9 +82,12 @@ class Console:
         return self.session.post(self.create_url, data=data, headers=headers, allow_redirects=False, timeout=90)
 
 
-def _route_count(env: dict[str, str]) -> int:
-    out = manage(env, "shell", "-c", "from kubegems_routes.routes.models import Route; print(Route.objects.count())")
-    return int(out.stdout.strip().splitlines()[-1])
+def _route_count(env: dict[str, str], prefix: str) -> int:
+    script = (
+        "from kubegems_routes.routes.models import Route; "
+        f"print(Route.objects.filter(name__startswith={prefix!r}).count())"
+    )
+    return int(manage(env, "shell", "-c", script).stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.slow
@@ -105,8 +110,8 @@ def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClie
         assert re.search(r'id="error_\d+_id_name"[^>]*>.*already exists', loser.text, re.S), loser.text[:3000]
 
     managed = kube.list_ingresses(NAMESPACE, label_selector="app.kubernetes.io/managed-by=kubegems-routes")
-    assert len(managed) == 51
-    assert _route_count(env) == 51
+    assert len([i for i in managed if i["metadata"]["name"].startswith(("load-", "same-name"))]) == 51
+    assert _route_count(env, "load-") + _route_count(env, "same-name") == 51
 
 
 def test_two_tenants_racing_for_the_same_hosts_get_one_each(served_console, kube: KubeClient):
@@ -136,40 +141,4 @@ def test_two_tenants_racing_for_the_same_hosts_get_one_each(served_console, kube
             if any(rule.get("host") == host for rule in i["spec"].get("rules", []))
         ]
         assert len(claims) == 1, (host, claims)
-    assert _route_count(env) == len(hosts)
-
-
-@pytest.mark.slow
-def test_twenty_saves_of_one_host_from_two_tenants_never_both_win(served_console, kube: KubeClient):
-    """Ten saves from each tenant at once, all for one host: every save that succeeds is one tenant's."""
-    base, password, _env = served_console
-    demo = Console(base, "demo", password)
-    rival = Console(base, "rival", RIVAL_PASSWORD)
-    shared = demo.gateway("default-gateway")
-    host = f"contested-{uuid.uuid4().hex[:8]}.kubegems.io"
-
-    def save(i: int) -> tuple[Console, requests.Response]:
-        console = demo if i % 2 else rival
-        data = route_data(shared, name=f"one-host-{i:02}", host=host, csrfmiddlewaretoken=console.token)
-        data["paths-0-path"] = f"/p{i}"  # the same tenant may share its host, not a path
-        headers = {"Referer": console.create_url}
-        return console, console.session.post(
-            console.create_url, data=data, headers=headers, allow_redirects=False, timeout=90
-        )
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(save, range(20)))
-
-    assert 500 not in [r.status_code for _c, r in results]
-    winners = {id(console) for console, r in results if r.status_code == 302}
-    assert len(winners) == 1, [r.status_code for _c, r in results]
-    for console, response in results:
-        if id(console) not in winners:
-            assert response.status_code == 200
-            assert f"Host {host} is already served on this gateway for another tenant." in response.text
-    serving = {
-        item["metadata"]["namespace"]
-        for item in kube.list_ingresses()
-        if any(rule.get("host") == host for rule in item["spec"].get("rules", []))
-    }
-    assert serving == {NAMESPACE if winners == {id(demo)} else RIVAL_NAMESPACE}
+    assert _route_count(env, "race-") == len(hosts)

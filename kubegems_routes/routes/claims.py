@@ -7,8 +7,8 @@ tenant takes (cluster, ingress class, host) before the Ingress is written.
 The unique constraint lets one tenant have one exact host; wildcard overlaps
 (``*.example.com`` against ``a.example.com``) are found by a query that the
 transaction serialises: SQLite's writers take the database lock at BEGIN
-(``transaction_mode=IMMEDIATE``), and PostgreSQL takes the class's advisory
-lock first (``locks.py``). A tenant may hold a host in several
+(``transaction_mode=IMMEDIATE``), and PostgreSQL takes an advisory lock on
+(cluster, class, parent domain) first. A tenant may hold a host in several
 environments (one claim for them all); the claim goes when its last route
 on that host does.
 
@@ -18,13 +18,13 @@ against the cluster (``ownership.py``) covers them.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from kubegems_routes.routes.locks import lock_ingress_class
 from kubegems_routes.tenancy.models import Cluster, Tenant
 
 if TYPE_CHECKING:
@@ -32,13 +32,13 @@ if TYPE_CHECKING:
 
 
 class HostClaim(models.Model):
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", verbose_name=_("cluster"))
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
     ingress_class = models.CharField(_("ingress class"), max_length=253)
     host = models.CharField(_("host"), max_length=253)
     # For exact hosts, the domain a wildcard covering them names (a.example.com -> example.com).
-    parent = models.CharField(_("parent domain"), max_length=253, blank=True, db_index=True)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", verbose_name=_("tenant"))
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    parent = models.CharField(max_length=253, blank=True, db_index=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         app_label = "routes"
@@ -63,10 +63,19 @@ def _overlapping(cluster_id: int, ingress_class: str, host: str) -> models.Query
     return claims.filter(host__in=[host, "*." + _parent(host)])
 
 
+def _lock(cluster_id: int, ingress_class: str, host: str) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite: this transaction holds the write lock since BEGIN IMMEDIATE
+    domain = host[2:] if host.startswith("*.") else _parent(host)
+    digest = hashlib.sha256(f"{cluster_id}/{ingress_class}/{domain}".encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)])
+
+
 def claim(cluster_id: int, tenant_id: int, ingress_class: str, host: str) -> bool:
     """Take the host for the tenant inside the caller's transaction; False if another tenant holds it."""
     assert connection.in_atomic_block, "a claim lives and dies with the save's transaction"
-    lock_ingress_class(cluster_id, ingress_class)  # overlaps (wildcards) are found one save at a time
+    _lock(cluster_id, ingress_class, host)
     holders = set(_overlapping(cluster_id, ingress_class, host).values_list("host", "tenant_id"))
     if any(tenant != tenant_id for _host, tenant in holders):
         return False

@@ -14,8 +14,8 @@ Wildcards follow the Ingress rules: ``*.example.com`` matches exactly one
 label, so it overlaps ``a.example.com`` but not ``a.b.example.com``.
 
 Where the Ingresses come from: the cluster's watch-fed cache when it is
-synced (an index lookup, whatever the size of the cluster), else one
-consistent list from the API server. The cache trails the API server by milliseconds, so a
+synced (an index lookup, whatever the size of the cluster), else one list
+from the API server. The cache trails the API server by milliseconds, so a
 save checks twice: before its write, and after it, once the cache has seen
 that write and therefore every Ingress written before it (an Ingress created
 with kubectl a moment earlier is then refused, and the new one taken back).
@@ -136,10 +136,10 @@ def host_conflicts(
     if cache is not None and (not written or cache.ingresses.wait_for(written, settings.KUBE_CACHE_WRITE_WAIT)):
         records = cache.ingresses_overlapping(ingress_class, host)
     if records is None:
-        # Not synced (starting, or its watch is down), or caching is off: a
-        # consistent list from the API server, so an Ingress another replica
-        # wrote a moment ago (before this save took the class's lock) is seen.
-        items = cluster.client().list_ingresses()
+        # Not synced (starting, or its watch is down): ask the API server. After
+        # a write, a consistent list; before it, the API server's watch cache is
+        # enough (the second check follows the write).
+        items = cluster.client().list_ingresses(cached=not written)
         records = [slim_ingress(item) for item in items]
     # Only Ingresses of the class with an overlapping host can conflict: look up the tenants of their namespaces.
     records = [r for r in records if r.ingress_class == ingress_class and _serves_overlapping(r, host)]

@@ -35,7 +35,6 @@ from kubegems_routes.routes.errors import (
     RefusedByCluster,
     StaleEdit,
 )
-from kubegems_routes.routes.locks import lock_ingress_class
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, route_conflicts
 from kubegems_routes.tenancy.models import Environment
@@ -192,16 +191,9 @@ def save_route(
 
 def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:
     """Refuse a host another tenant holds: by the database claim (two console saves racing), and by the
-    cluster's Ingresses (written by anyone; ``written`` is this save's own write, for the check after it).
-
-    Under the class's lock, so replicas saving on one class take turns until their transactions end.
-    """
-    if not written:
-        lock_ingress_class(route.environment.cluster_id, spec.ingress_class)
-        if not claim_for_route(route, spec.ingress_class, spec.host, replacing=replacing):
-            raise HostTaken(
-                _("The host is already served on this gateway."), conflicts=[HostConflict(spec.host, "", "")]
-            )
+    cluster's Ingresses (written by anyone; ``written`` is this save's own write, for the check after it)."""
+    if not written and not claim_for_route(route, spec.ingress_class, spec.host, replacing=replacing):
+        raise HostTaken(_("The host is already served on this gateway."), conflicts=[HostConflict(spec.host, "", "")])
     conflicts = route_conflicts(route.environment, spec, route.name, written=written)
     if conflicts:
         raise HostTaken(_("The host is already served on this gateway."), conflicts=conflicts)

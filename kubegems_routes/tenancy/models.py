@@ -56,23 +56,22 @@ class Cluster(models.Model):
                 raise ValidationError({"kubeconfig": _("This is not a kubeconfig (no clusters in it).")})
 
     def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
-        """A client with the configured timeouts, or shorter ones (the readiness probe); one per credentials."""
+        """A shared client with the configured timeouts, or shorter ones (the readiness probe)."""
         from kubegems_routes.kube.client import cached_client
 
         timeouts: dict[str, float] = {
             "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
-        # Built only on a cache miss: parsing the kubeconfig costs.
         return cached_client((*self._credentials_key(), *timeouts.values()), lambda: self.new_client(**timeouts))
 
-    def new_client(self, **timeouts: float) -> KubeClient:
+    def new_client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
         """A client with its own connection pool (the cache's watches hold their connections)."""
         from kubegems_routes.kube.client import KubeClient
 
-        timeouts = timeouts or {
-            "connect_timeout": settings.KUBE_CONNECT_TIMEOUT,
-            "read_timeout": settings.KUBE_READ_TIMEOUT,
+        timeouts: dict[str, float] = {
+            "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
+            "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
         if self.in_cluster:
             token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
@@ -81,9 +80,15 @@ class Cluster(models.Model):
 
     def _credentials_key(self) -> tuple[object, ...]:
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
-        if self.in_cluster:
-            return (self.pk, True, str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE))
-        return (self.pk, False, fingerprint)
+        paths = (str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE))
+        return (
+            self.pk,
+            self.in_cluster,
+            fingerprint,
+            *paths,
+            settings.KUBE_CONNECT_TIMEOUT,
+            settings.KUBE_READ_TIMEOUT,
+        )
 
     def cache(self) -> ClusterCache | None:
         """This process's watch-fed cache of the cluster, started on first use; None when caching is off."""

@@ -39,11 +39,8 @@ def check_credentials(in_cluster: bool, kubeconfig: str) -> Reachability:
     }
     try:
         if in_cluster:
-            client = KubeClient.in_cluster(
-                token_file=str(settings.KUBE_IN_CLUSTER_TOKEN_FILE),
-                ca_file=str(settings.KUBE_IN_CLUSTER_CA_FILE),
-                **timeouts,
-            )
+            token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
+            client = KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
         else:
             client = KubeClient.from_kubeconfig(yaml.safe_load(kubeconfig), context=None, **timeouts)
     except Exception as exc:  # the kubernetes loader raises its own ConfigException, ValueError, OSError...
