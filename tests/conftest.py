@@ -135,15 +135,17 @@ def gateway_api(kube: KubeClient) -> list[str]:
         names.append(crd["metadata"]["name"])
     until(lambda: all(kube.crd_established(name) for name in names), timeout=30)
     # Established is the API server's word that the resource is served; its
-    # storage answers a moment later ("storage is (re)initializing" until then).
+    # storage and watch cache answer a moment later ("storage is
+    # (re)initializing" until then). The host check reads from the watch cache.
     for resource in ("httproutes", "grpcroutes", "gateways"):
-        until(lambda r=resource: _serves(kube, f"/apis/gateway.networking.k8s.io/v1/{r}"), timeout=30)
+        until(lambda r=resource: _serves(kube, f"/apis/gateway.networking.k8s.io/v1/{r}"), timeout=60)
     return names
 
 
 def _serves(kube: KubeClient, path: str) -> bool:
     try:
         kube.request("GET", path)
+        kube.request("GET", path, query={"resourceVersion": "0"})
     except KubeError:
         return False
     return True
