@@ -160,15 +160,17 @@ def gateway_route_conflicts(
 ) -> list[HostConflict]:
     """Conflicts with the HTTPRoutes and GRPCRoutes attached to the same Gateway, in any namespace.
 
-    Not cached: one list per kind from the API server (the API server's watch
-    cache before the write, a consistent list after it).
+    Not cached: one consistent list per kind from the API server, before the
+    write and after it. (A read from the API server's watch cache would answer
+    429 "storage is (re)initializing" while that cache of a custom resource
+    starts, e.g. after an API server restart; a consistent list does not wait for it.)
     """
     client = environment.cluster.client()
     scope = spec.host_scope
     records = [
         record
         for kind in GATEWAY_ROUTE_KINDS
-        for item in client.list_gateway_routes(kind, None, cached=not written)
+        for item in client.list_gateway_routes(kind, None)
         if (record := _attached_record(item, scope, spec.host)) is not None
     ]
     records = [r for r in records if _serves_overlapping(r, spec.host)]
