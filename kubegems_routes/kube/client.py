@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,9 @@ from kubegems_routes.kube.errors import (
 Manifest = dict[str, Any]
 
 INGRESS_CONTROLLER = "nginx.org/ingress-controller"
+# Answers 429 (Too Many Requests) are tried again this many times in all, this far apart (seconds).
+TOO_MANY_REQUESTS_TRIES = 4
+TOO_MANY_REQUESTS_PAUSE = 0.25
 # Read from the API server's watch cache instead of a consistent read.
 CACHED = {"resourceVersion": "0"}
 
@@ -158,17 +162,26 @@ class KubeClient:
             body=body,
             auth_settings=["BearerToken"],
         )
-        try:
-            response = self._api.call_api(
-                method_, url, header_params=headers, body=body_, _request_timeout=self._timeout
-            )
-            data = response.read()
-        except k8s.ApiException as exc:  # raised by the REST layer for non-2xx
-            raise _error(exc.status or 0, exc.body or b"") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
-        if not 200 <= response.status < 300:
-            raise _error(response.status, data)
+        for attempt in range(TOO_MANY_REQUESTS_TRIES):
+            try:
+                response = self._api.call_api(
+                    method_, url, header_params=headers, body=body_, _request_timeout=self._timeout
+                )
+                data = response.read()
+            except k8s.ApiException as exc:  # raised by the REST layer for non-2xx
+                status, data = exc.status or 0, exc.body or b""
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+            else:
+                status = response.status
+            # 429 means the request was not processed (e.g. "storage is (re)initializing"
+            # while a custom resource's storage starts): retried, as client-go does,
+            # a few times and briefly, within the call's budget.
+            if status != 429 or attempt == TOO_MANY_REQUESTS_TRIES - 1:
+                break
+            time.sleep(TOO_MANY_REQUESTS_PAUSE)
+        if not 200 <= status < 300:
+            raise _error(status, data)
         return json.loads(data) if data else {}
 
     def list_page(self, path: str, *, limit: int, continue_token: str = "") -> Manifest:
