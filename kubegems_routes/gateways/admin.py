@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from kubegems_routes.gateways.models import Gateway, GatewayAnnotation
+from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDomain
 from kubegems_routes.kube.errors import KubeError
 
 
@@ -22,7 +22,17 @@ class GatewayAnnotationInline(admin.TabularInline):
 class GatewayForm(forms.ModelForm):
     class Meta:
         model = Gateway
-        fields = ["cluster", "tenant", "name", "ingress_class", "default_domain", "http2", "allow_snippets"]
+        fields = [
+            "cluster",
+            "tenant",
+            "name",
+            "ingress_class",
+            "default_domain",
+            "extra_domains",
+            "http2",
+            "allow_snippets",
+        ]
+        widgets = {"extra_domains": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -89,3 +99,11 @@ class GatewayAdmin(admin.ModelAdmin):
         for gateway in queryset:
             if not gateway.is_default:
                 gateway.delete()
+
+
+@admin.register(TenantDomain)
+class TenantDomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "tenant", "cluster", "created_at"]
+    list_filter = ["cluster", "tenant"]
+    search_fields = ["domain", "tenant__name"]
+    list_select_related = ["tenant", "cluster"]

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from kubegems_routes.gateways.domains import host_refusal
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
@@ -28,6 +29,7 @@ from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     FieldProblem,
+    HostNotAllowed,
     HostTaken,
     IngressMissing,
     NameTaken,
@@ -116,6 +118,9 @@ def save_route(
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
     host = values.host or _host_for(values.gateway, suggested_host)
+    refusal = host_refusal(values.gateway, route.environment.project.tenant_id, host)
+    if refusal:
+        raise HostNotAllowed(refusal)
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False

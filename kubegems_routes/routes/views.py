@@ -28,6 +28,7 @@ from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
+    HostNotAllowed,
     HostTaken,
     NameTaken,
     NotImportable,
@@ -249,6 +250,8 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
     """Put a save's failure on the fields it concerns; returns the diff of a stale edit, if any."""
     if isinstance(exc, NameTaken):
         editor.add_error("name", exc.message)
+    elif isinstance(exc, HostNotAllowed):
+        editor.add_error("host", exc.message)
     elif isinstance(exc, HostTaken):
         for conflict in exc.conflicts:
             if conflict.path:  # the same tenant serves this path already
