@@ -6,7 +6,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDomain
@@ -79,6 +80,29 @@ class GatewayAdmin(admin.ModelAdmin):
     search_fields = ["name", "ingress_class", "default_domain", "tenant__name"]
     list_select_related = ["tenant", "cluster"]
     inlines = [GatewayAnnotationInline]
+    actions = ["reapply_routes"]
+
+    @admin.action(description=_("Re-apply all routes of the selected gateways"), permissions=["change"])
+    def reapply_routes(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponse:
+        """After a change to a gateway's defaults: each route's Ingress gets them, one result per route."""
+        from kubegems_routes.routes.services import reapply_gateway
+
+        assert request.user.is_authenticated
+        outcomes = [(gateway, reapply_gateway(gateway, request.user)) for gateway in queryset]
+        failed = sum(1 for _gateway, results in outcomes for r in results if r.error)
+        done = sum(len(results) for _gateway, results in outcomes) - failed
+        return TemplateResponse(
+            request,
+            "admin/gateways/reapply_results.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Routes re-applied"),
+                "opts": self.model._meta,
+                "outcomes": outcomes,
+                "done": done,
+                "failed": failed,
+            },
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
         return super().get_queryset(request).annotate(_route_count=Count("routes"))

@@ -87,11 +87,7 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     page = Paginator(routes, PAGE_SIZE).get_page(request.GET.get("page"))
     live, unlabelled, cluster_error = _live_ingresses(request, environment, [r.name for r in page.object_list])
     for route in page.object_list:
-        route.sync = (
-            drift.sync_state(manifest.build_ingress(route.spec()), live.get(route.name))
-            if live is not None
-            else drift.Sync.UNKNOWN
-        )
+        route.sync = route.sync_with(live.get(route.name)) if live is not None else drift.Sync.UNKNOWN
     unmanaged: list[str] = []
     if unlabelled and not query:
         known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
@@ -465,7 +461,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     except KubeError as exc:
         cluster_error = _unreachable(request, exc, f"reading Ingress {environment.namespace}/{route.name}")
     else:
-        sync = drift.sync_state(expected, ingress)
+        sync = drift.Sync(route.sync_with(ingress))
     if ingress is not None:
         ingress.get("metadata", {}).pop("managedFields", None)
     return render(
@@ -483,7 +479,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "sync": sync,
             "drift_diff": (
                 drift.diff(expected, ingress, "the route", "the cluster")
-                if ingress and sync == drift.Sync.CHANGED
+                if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
                 else ""
             ),
             "audit": route.environment.audit_entries.filter(route_name=route.name).select_related("user")[:20],
