@@ -66,6 +66,20 @@ class ServicePort:
 
 
 @dataclass(frozen=True)
+class SecretMeta:
+    """What the console knows of a TLS Secret: its name and, where cert-manager wrote them, the names it covers."""
+
+    name: str
+    alt_names: tuple[str, ...] | None = None  # cert-manager.io/alt-names; None when not said
+
+    @classmethod
+    def of(cls, metadata: Manifest) -> SecretMeta:
+        said = (metadata.get("annotations") or {}).get("cert-manager.io/alt-names")
+        names = tuple(n.strip().lower() for n in said.split(",") if n.strip()) if said is not None else None
+        return cls(str(metadata.get("name", "")), names)
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     ports: tuple[ServicePort, ...]
@@ -225,6 +239,9 @@ class KubeClient:
         return slim_service(self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services/{_q(name)}"))
 
     def list_tls_secret_names(self, namespace: str) -> list[str]:
+        return sorted(secret.name for secret in self.list_tls_secrets(namespace))
+
+    def list_tls_secrets(self, namespace: str) -> list[SecretMeta]:
         # Metadata only (PartialObjectMetadataList): secret data never reaches
         # the console, not even in memory.
         data = self.request(
@@ -233,7 +250,7 @@ class KubeClient:
             query={"fieldSelector": "type=kubernetes.io/tls"},
             accept="application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
         )
-        return sorted(item["metadata"]["name"] for item in data.get("items", []))
+        return [SecretMeta.of(item.get("metadata") or {}) for item in data.get("items", [])]
 
     def get_ingress(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", _ingress_path(namespace, name))

@@ -79,6 +79,8 @@ class Route(models.Model):
 
     # The cluster's state of the route's Ingress (routes.drift.Sync), set by the list view per page.
     sync: str = ""
+    # Whether its TLS secret exists and covers the host (routes.tls.TlsState), set by the list view per page.
+    tls: str = ""
 
     class Meta:
         ordering = ["name"]

@@ -46,6 +46,7 @@ from kubegems_routes.routes.services import (
     start_edit,
     take_over,
 )
+from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
 
@@ -88,6 +89,10 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     live, unlabelled, cluster_error = _live_ingresses(request, environment, [r.name for r in page.object_list])
     for route in page.object_list:
         route.sync = route.sync_with(live.get(route.name)) if live is not None else drift.Sync.UNKNOWN
+    tls_routes = [r for r in page.object_list if r.uses_tls and r.tls_secret]
+    secrets = secrets_of(environment) if tls_routes and live is not None else None
+    for route in tls_routes:
+        route.tls = tls_state(secrets, route.tls_secret, route.host)
     unmanaged: list[str] = []
     if unlabelled and not query:
         known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
@@ -234,6 +239,10 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
             conflict_diff = _put_on_form(request, editor, page.route, exc)
         else:
             messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
+            if saved.uses_tls and saved.tls_secret:
+                warning = tls_warning(secrets_of(page.environment), saved.tls_secret, saved.host)
+                if warning:
+                    messages.warning(request, warning)
             url = reverse("routes:detail", args=[page.environment.pk, saved.name])
             return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
     context = _form_context(page, editor, services_error=services_error, conflict_diff=conflict_diff)
@@ -464,6 +473,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
         sync = drift.Sync(route.sync_with(ingress))
     if ingress is not None:
         ingress.get("metadata", {}).pop("managedFields", None)
+    secrets = secrets_of(environment) if route.uses_tls and route.tls_secret and not cluster_error else None
     return render(
         request,
         "routes/route_detail.html",
@@ -477,6 +487,8 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "events": events,
             "cluster_error": cluster_error,
             "sync": sync,
+            "tls": tls_state(secrets, route.tls_secret, route.host),
+            "tls_warning": tls_warning(secrets, route.tls_secret, route.host),
             "drift_diff": (
                 drift.diff(expected, ingress, "the route", "the cluster")
                 if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
