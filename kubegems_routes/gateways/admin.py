@@ -30,6 +30,8 @@ class GatewayForm(forms.ModelForm):
             "ingress_class",
             "default_domain",
             "extra_domains",
+            "address",
+            "service",
             "http2",
             "allow_snippets",
         ]
@@ -71,7 +73,8 @@ class GatewayAdmin(admin.ModelAdmin):
         "tenant",
         "cluster",
         "ingress_class",
-        "default_domain",
+        "domains",
+        "address_display",
         "http2",
         "allow_snippets",
         "route_count",
@@ -103,6 +106,29 @@ class GatewayAdmin(admin.ModelAdmin):
                 "failed": failed,
             },
         )
+
+    readonly_fields = ["current_address"]
+
+    @admin.display(description=_("domains"))
+    def domains(self, gateway: Gateway) -> str:
+        return ", ".join(gateway.allowed_domains())
+
+    @admin.display(description=_("address"))
+    def address_display(self, gateway: Gateway) -> str:
+        # What is configured: reading each gateway's Service would make this page wait on every cluster.
+        parts = [gateway.address] if gateway.address else []
+        if gateway.service:
+            parts.append(str(_("Service %(service)s") % {"service": gateway.service}))
+        return " · ".join(parts) or "—"
+
+    @admin.display(description=_("where it answers now"))
+    def current_address(self, gateway: Gateway) -> str:
+        from kubegems_routes.gateways.address import gateway_address
+
+        if gateway.pk is None:
+            return "—"
+        found = gateway_address(gateway)
+        return f"{found.address} ({found.source})" if found is not None else str(_("not known"))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
         return super().get_queryset(request).annotate(_route_count=Count("routes"))

@@ -14,6 +14,8 @@ from kubegems_routes.lib.validators import (
     validate_dns_label,
     validate_dns_subdomain,
     validate_domain_list,
+    validate_gateway_address,
+    validate_service_reference,
 )
 from kubegems_routes.tenancy.models import Cluster, Environment, Tenant
 
@@ -62,6 +64,23 @@ class Gateway(models.Model):
             "One a line, e.g. *.shop.example.com or www.example.com; each '*' stands for one label. "
             "Routes may use hosts of the default domain and of these, and their tenant's own domains."
         ),
+    )
+    address = models.CharField(
+        _("address"),
+        max_length=253,
+        blank=True,
+        validators=[validate_gateway_address],
+        help_text=_(
+            "Where the gateway answers: an IP address or a DNS name. With a NodePort Service, a node's address; "
+            "left empty, it is read from the controller's LoadBalancer Service."
+        ),
+    )
+    service = models.CharField(
+        _("controller Service"),
+        max_length=317,
+        blank=True,
+        validators=[validate_service_reference],
+        help_text=_("namespace/name of the ingress controller's Service, e.g. nginx-ingress/nginx-ingress."),
     )
     http2 = models.BooleanField(_("HTTP/2"), default=True, help_text=_("Needed by gRPC routes."))
     allow_snippets = models.BooleanField(

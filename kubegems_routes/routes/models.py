@@ -81,6 +81,8 @@ class Route(models.Model):
     sync: str = ""
     # Whether its TLS secret exists and covers the host (routes.tls.TlsState), set by the list view per page.
     tls: str = ""
+    # Where its gateway answers (gateways.address.Address), set by the list view per page.
+    address: object = None
 
     class Meta:
         ordering = ["name"]

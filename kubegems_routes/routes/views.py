@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from kubegems_routes.gateways.address import Address, gateway_address
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import Manifest, Service
+from kubegems_routes.kube.client import Manifest, Service, load_balancer_addresses
 from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
@@ -89,6 +90,15 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     live, unlabelled, cluster_error = _live_ingresses(request, environment, [r.name for r in page.object_list])
     for route in page.object_list:
         route.sync = route.sync_with(live.get(route.name)) if live is not None else drift.Sync.UNKNOWN
+    addresses: dict[int, Address | None] = {}
+    for route in page.object_list:
+        if route.gateway_id not in addresses and not cluster_error:
+            addresses[route.gateway_id] = gateway_address(route.gateway)
+        route.address = addresses.get(route.gateway_id) or (
+            gateway_address(route.gateway, published)
+            if live is not None and (published := load_balancer_addresses(live.get(route.name, {}).get("status")))
+            else None
+        )
     tls_routes = [r for r in page.object_list if r.uses_tls and r.tls_secret]
     secrets = secrets_of(environment) if tls_routes and live is not None else None
     for route in tls_routes:
