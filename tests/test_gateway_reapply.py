@@ -160,3 +160,55 @@ def test_the_drift_diff_ignores_key_order():
     theirs["metadata"]["labels"]["c"] = "3"
     changed = drift.diff(ours, theirs, "a", "b")
     assert "+  c: '3'" in changed and "-  a" not in changed and "-  b" not in changed
+
+
+def test_the_api_server_going_down_midway_leaves_each_route_applied_or_as_it_was(
+    operator, environment, kube, control_plane, operator_client
+):
+    from kubegems_routes.kube import client as client_module
+    from kubegems_routes.routes.services import reapply_gateway
+
+    gateway = tenant_gateway(environment)
+    GatewayAnnotation.objects.create(gateway=gateway, key="nginx.org/proxy-read-timeout", value="60s")
+    names = [f"m-{i}" for i in range(10)]
+    for name in names:
+        values = RouteValues(
+            gateway=gateway,
+            host=f"{name}.acme.example.com",
+            protocol="http",
+            tls_secret="",
+            backends=(manifest.Backend(path="/", service="web", port="80"),),
+        )
+        save_route(Route(environment=environment, name=name), values, operator)
+    GatewayAnnotation.objects.filter(gateway=gateway).update(value="120s")
+
+    writes = []
+
+    def stop_after_four_writes(method: str, path: str) -> None:
+        if method == "PUT":
+            writes.append(path)
+            if len(writes) == 5:
+                control_plane.stop_apiserver()
+
+    client_module._observers.append(stop_after_four_writes)
+    try:
+        results = reapply_gateway(gateway, operator)
+    finally:
+        client_module._observers.remove(stop_after_four_writes)
+        control_plane.start_apiserver()
+
+    assert [r.route.name for r in results if not r.error] == names[:4]
+    assert all("cannot be reached" in r.error for r in results[4:])
+    reapplied = AuditEntry.objects.filter(environment=environment, action=AuditEntry.Action.GATEWAY_REAPPLY)
+    assert sorted(reapplied.values_list("route_name", flat=True)) == names[:4]
+    for name in names:
+        route = Route.objects.get(environment=environment, name=name)
+        live = kube.get_ingress(environment.namespace, name)["metadata"]["annotations"]
+        expected = "120s" if name in names[:4] else "60s"
+        assert live["nginx.org/proxy-read-timeout"] == expected
+        assert route.applied_gateway_annotations == {"nginx.org/proxy-read-timeout": expected}
+    states = _sync_on_list(operator_client, environment)
+    assert states == {n: "in-sync" if n in names[:4] else "gateway-changed" for n in names}
+
+    assert not [r for r in reapply_gateway(gateway, operator) if r.error]  # once it is back, the rest follow
+    assert set(_sync_on_list(operator_client, environment).values()) == {"in-sync"}
