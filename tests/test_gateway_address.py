@@ -15,12 +15,10 @@ from tests.helpers import create_route, tenant_gateway
 pytestmark = pytest.mark.django_db
 
 
-def _controller_service(kube, service_type: str, node_ports: tuple[int, int] | None = None) -> str:
+def _controller_service(kube, service_type: str) -> str:
     namespace = f"ctl-{uuid.uuid4().hex[:8]}"
     kube.ensure_namespace(namespace)
     ports = [{"name": "http", "port": 80, "targetPort": 80}, {"name": "https", "port": 443, "targetPort": 443}]
-    if node_ports:
-        ports[0]["nodePort"], ports[1]["nodePort"] = node_ports
     kube.create(
         f"/api/v1/namespaces/{namespace}/services",
         {
@@ -66,20 +64,23 @@ def test_the_address_of_a_load_balancer_service(operator_client, environment, ku
 
 def test_the_address_of_a_node_port_service_with_the_node_address_an_admin_set(operator_client, environment, kube):
     gateway = tenant_gateway(environment)
-    free = 30000 + int(uuid.uuid4().hex[:4], 16) % 2000 * 2
-    gateway.service = _controller_service(kube, "NodePort", (free, free + 1))
+    gateway.service = _controller_service(kube, "NodePort")
+    namespace, name = gateway.service.split("/")
+    # Node ports the API server allocated.
+    http, https = (
+        p["nodePort"] for p in kube.request("GET", f"/api/v1/namespaces/{namespace}/services/{name}")["spec"]["ports"]
+    )
     gateway.address = "192.0.2.10"
     gateway.save()
     create_route(operator_client, environment, protocol="https", tls_secret="demo-tls")
 
     address = gateway_address(gateway)
     assert address is not None and address.source == Source.NODE_PORT
-    assert (address.http_port, address.https_port) == (free, free + 1)
+    assert (address.http_port, address.https_port) == (http, https)
     page = _detail(operator_client, environment)
     assert "shop.acme.example.com A 192.0.2.10" in page
     assert (
-        f"curl -sS -k --resolve shop.acme.example.com:{free + 1}:192.0.2.10 https://shop.acme.example.com:{free + 1}/"
-        in page
+        f"curl -sS -k --resolve shop.acme.example.com:{https}:192.0.2.10 https://shop.acme.example.com:{https}/" in page
     )
 
 
