@@ -96,7 +96,10 @@ def test_a_gateway_defaults_change_is_not_drift_and_one_action_reapplies_every_r
         )
         save_route(Route(environment=environment, name=f"r-{i:02}"), values, operator)
     namespace = environment.namespace
-    kube.create_ingress(namespace, ingress(namespace, name="probe", host="probe.example.com"))
+    # Of a class of its own: Ingresses stay in the session's cluster, and other tests look at class "other".
+    kube.create_ingress(
+        namespace, ingress(namespace, name="probe", host="probe.example.com", ingress_class=f"probe-{namespace}")
+    )
     _refuse_updates(kube, namespace, [REFUSED, "probe"])
     _wait_refused(kube, namespace, "probe")
 
