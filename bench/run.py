@@ -268,14 +268,14 @@ class Bench:
                     samples[key].append(elapsed)
                     samples[f"raw-{key}"].append(raw_elapsed)
         self.report(
-            f"6. create POST: {self.big_count:,} Ingresses in other namespaces vs none",
+            f"7. create POST: {self.big_count:,} Ingresses in other namespaces vs none",
             median_ms(samples["big"]),
             median_ms(samples["small"]),
             "empty cluster",
             "<= 1.2",
         )
         self.report(
-            f"6b. raw create (the API server's part): {self.big_count:,} Ingresses vs none",
+            f"7b. raw create (the API server's part): {self.big_count:,} Ingresses vs none",
             median_ms(samples["raw-big"]),
             median_ms(samples["raw-small"]),
             "empty cluster",
@@ -309,7 +309,7 @@ class Bench:
         before, after, count, gc0_us, gc_us, lookup_us = (int(x) for x in out.stdout.split()[-6:])
         self.rows.append(
             (
-                f"7b. one full GC (gc.collect) with {count:,} cached Ingresses vs the small cluster's cache",
+                f"8b. one full GC (gc.collect) with {count:,} cached Ingresses vs the small cluster's cache",
                 f"{gc_us / 1000:.1f} ms",
                 f"{gc0_us / 1000:.1f} ms",
                 f"{gc_us / max(gc0_us, 1):.2f}",
@@ -318,7 +318,7 @@ class Bench:
         )
         self.rows.append(
             (
-                f"7c. one host-ownership lookup in the cache's index, {count:,} Ingresses",
+                f"8c. one host-ownership lookup in the cache's index, {count:,} Ingresses",
                 f"{lookup_us} µs",
                 "",
                 "",
@@ -327,14 +327,14 @@ class Bench:
         )
         self.rows.append(
             (
-                f"7. memory: Django process with {count:,} cached Ingresses vs its cache of the small cluster",
+                f"8. memory: Django process with {count:,} cached Ingresses vs its cache of the small cluster",
                 f"{after} MB",
                 f"{before} MB",
                 f"+{after - before} MB",
                 "< +100 MB",
             )
         )
-        print(f"7. memory: {before} MB -> {after} MB with {count} Ingresses cached")
+        print(f"8. memory: {before} MB -> {after} MB with {count} Ingresses cached")
 
     def cache_lag(self) -> None:
         """From a raw create's answer to the cache holding the Ingress (cluster with 20,000 Ingresses)."""
@@ -368,14 +368,14 @@ class Bench:
             cache.stop()
         self.rows.append(
             (
-                f"8. cache lag: raw create answered -> cache holds it ({len(lags)} creates)",
+                f"9. cache lag: raw create answered -> cache holds it ({len(lags)} creates)",
                 f"median {median_ms(lags):.1f} ms",
                 f"max {max(lags) * 1000:.1f} ms",
                 "",
                 "report",
             )
         )
-        print(f"8. cache lag: median {median_ms(lags):.1f} ms, max {max(lags) * 1000:.1f} ms")
+        print(f"9. cache lag: median {median_ms(lags):.1f} ms, max {max(lags) * 1000:.1f} ms")
 
     def create_overhead(self) -> None:
         session = self.session()

@@ -184,7 +184,8 @@ def test_make_run_serves_a_fresh_clone_and_stops_cleanly(stop, built_binaries, t
         workdirs = set(re.findall(r"(/\S*/kubegems-routes-cp-[^/\s]+)", " ".join(map(_cmdline, children))))
 
         stop(console.process.pid)
-        assert console.process.wait(timeout=60) == 0, console.text()
+        # Generous: on a loaded machine stopping etcd, kube-apiserver and (as root) the data plane took over 60 s once.
+        assert console.process.wait(timeout=150) == 0, console.text()
         deadline = time.monotonic() + 10
         while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)

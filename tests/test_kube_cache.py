@@ -245,3 +245,11 @@ def test_edit_to_a_host_taken_a_moment_earlier_is_refused_and_put_back(kube_cach
     assert Route.objects.get(name="shop").host == "old.acme.example.com"
     live = kube.get_ingress(environment.namespace, "shop")
     assert [rule["host"] for rule in live["spec"]["rules"]] == ["old.acme.example.com"]
+
+
+def test_deleting_a_cluster_stops_its_cache(kube_cache, db, control_plane):
+    cluster = Cluster.objects.create(name="short-lived", kubeconfig=yaml.safe_dump(control_plane.kubeconfig))
+    cache = synced(cluster)
+    cluster.delete()
+    assert not cache.ingresses.synced and not cache.services.synced
+    assert cache not in kube_cache_module.running_caches().values()

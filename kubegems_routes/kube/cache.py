@@ -409,6 +409,14 @@ def cache_for(cluster: Hashable, version: Hashable, factory: Callable[[], Cluste
         return cache
 
 
+def stop_cache(cluster: Hashable) -> None:
+    """Stop and forget the cache of one cluster (deleted)."""
+    with _caches_lock:
+        found = _caches.pop(cluster, None)
+    if found is not None:
+        found[1].stop()
+
+
 def running_caches() -> dict[Hashable, ClusterCache]:
     with _caches_lock:
         return {key: cache for key, (_version, cache) in _caches.items()}

@@ -105,13 +105,13 @@ def test_route_list_with_long_names_shows_every_column(locale, width, make_page,
     if width >= 768:
         # Beside the sidebar, not pushed under it.
         assert main["x"] >= sidebar["x"] + sidebar["width"] - 1 and main["y"] < sidebar["y"] + 50
-    # Every cell of every row (name, URLs, gateway, protocol, state, created, actions) is on screen.
+    # Every cell of every row (name, URLs, gateway, protocol, state, gateway status, created, actions) is on screen.
     rows = page.locator("main tbody tr")
     expect(rows).to_have_count(3)
     for index in range(3):
         cells = rows.nth(index).locator("td")
-        expect(cells).to_have_count(7)
-        for cell in range(7):
+        expect(cells).to_have_count(8)
+        for cell in range(8):
             box = cells.nth(cell).bounding_box()
             # Shown, and not squeezed to a letter per line by its neighbours.
             assert box and box["width"] >= 48, f"row {index} column {cell} is not shown or squeezed ({box})"
@@ -119,7 +119,7 @@ def test_route_list_with_long_names_shows_every_column(locale, width, make_page,
                 f"row {index} column {cell} is outside the page ({box})"
             )
         for action in ["edit", "delete"]:
-            button = cells.nth(6).locator(f"a[href$='/{action}/']")
+            button = cells.nth(7).locator(f"a[href$='/{action}/']")
             expect(button).to_be_visible()
             box = button.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"row {index}: {action} is off screen"
