@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
 
+from kubegems_routes.gateways.models import TenantDomain
 from kubegems_routes.tenancy.models import EnvironmentMember, ProjectMember
 from tests.helpers import create_url, route_data, tenant_gateway
 
@@ -30,6 +31,7 @@ KEPT = {
 @pytest.fixture
 def admin_zh(client, django_user_model, operator_client, environment):
     operator_client.post(create_url(environment), route_data(tenant_gateway(environment)))  # a route, an audit entry
+    TenantDomain.objects.create(cluster=environment.cluster, tenant=environment.project.tenant, domain="acme.example")
     admin_user = django_user_model.objects.create_superuser("root", password="pw")
     ProjectMember.objects.create(project=environment.project, user=admin_user)
     EnvironmentMember.objects.create(environment=environment, user=admin_user)

@@ -81,9 +81,11 @@ def _assert_nothing_left(pids: list[int], netns: int, workdir: Path, veth: str) 
     assert [pid for pid in pids if _alive(pid)] == []
     # No process anywhere is still in the data plane's network namespace, so the kernel freed it...
     assert [p for p in Path("/proc").iterdir() if p.name.isdigit() and _netns(int(p.name)) == netns] == []
-    # ...and the veth pair with it.
-    link = subprocess.run(["ip", "link", "show", f"{veth}h"], capture_output=True, text=True)
-    assert link.returncode != 0, link.stdout
+    # ...and the veth pair with it (the kernel's namespace cleanup runs a moment later, in a work queue).
+    deadline = time.monotonic() + 15
+    while (link := subprocess.run(["ip", "link", "show", f"{veth}h"], capture_output=True, text=True)).returncode == 0:
+        assert time.monotonic() < deadline, link.stdout
+        time.sleep(0.2)
     # No mount of the overlays or bind mounts is visible from any mount namespace.
     for mountinfo in Path("/proc").glob("[0-9]*/mountinfo"):
         try:

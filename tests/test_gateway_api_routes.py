@@ -21,6 +21,8 @@ from tests.helpers import action_url, create_url, route_data
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
+# The hosts these tests use (issue 13: a route's host must be under one of its gateway's domains).
+DOMAINS = "*.acme.example.com\n*.shared.example.com\n*.taken.example.com\nfree.example.com\nanything.example.com"
 
 
 @pytest.fixture
@@ -37,6 +39,7 @@ def edge(gateway_api, environment) -> Gateway:
         http_listener="http",
         https_listener="https",
         default_domain="*.edge.example.com",
+        extra_domains=DOMAINS,
     )
 
 
@@ -264,6 +267,7 @@ def rival(edge, django_user_model, cluster, kube) -> tuple:
         http_listener="http",
         https_listener="https",
         default_domain="*.rival.example.com",
+        extra_domains=DOMAINS,
     )
     seed_cluster_objects(cluster, namespace)
     user = django_user_model.objects.create_user("rita", password="pw")

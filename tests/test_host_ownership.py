@@ -109,6 +109,8 @@ def test_a_host_another_replica_just_saved_is_refused_before_the_cluster_cache_s
     theirs = Environment.objects.create(project=project, cluster=environment.cluster, name="dev", namespace="rival-ns")
     # Saved by another replica, whose Ingress the watch cache does not show yet (here: not at all).
     shared = default_gateway(environment)
+    shared.extra_domains = f"*.{domain}"
+    shared.save()
     route = Route.objects.create(
         environment=theirs, name="theirs", gateway=shared, host=their_host.format(domain=domain)
     )

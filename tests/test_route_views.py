@@ -275,12 +275,12 @@ def test_switching_gateway_regenerates_a_random_host_and_keeps_a_typed_one(opera
         "refresh-preview"
         in operator_client.post(action_url(environment, "gateway"), data, **HX)["HX-Trigger-After-Settle"]
     )
-    data = route_data(default, host="shop.acme.example.com")  # typed by the user: kept, with a warning
+    data = route_data(default, host="shop.acme.example.com")  # typed by the user: kept, saying it will be refused
     body = operator_client.post(action_url(environment, "gateway"), data, **HX).content.decode()
-    assert 'value="shop.acme.example.com"' in body and "is not under the domain *.kubegems.io" in body
+    assert 'value="shop.acme.example.com"' in body and "is not in a domain of gateway default-gateway" in body
     data = route_data(public, host="shop.acme.example.com")
     body = operator_client.post(action_url(environment, "gateway"), data, **HX).content.decode()
-    assert "is not under the domain" not in body
+    assert "is not in a domain" not in body
 
 
 def test_every_error_comes_in_one_round(operator_client, environment):

@@ -359,7 +359,7 @@ def test_demo_data_plane_serves_the_demo_services_and_the_printed_commands_work(
             ("api-grpc", "grpc", "api", "50051", "200 2"),
         ]
         for name, protocol, service, port, expect in cases:
-            host = f"{name}.demo.example.com"
+            host = f"{name}.acme.example.com"  # the tenant gateway's domain
             events = Events(kube, environment.namespace, name)
             data = route_data(
                 gateway,

@@ -274,6 +274,9 @@ class ControlPlane:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent,
+                # Its own session: a terminal's Ctrl-C reaches the Python owner only,
+                # which stops what runs on the API server first, then the API server.
+                start_new_session=True,
                 cwd=self.workdir,
             )
         finally:

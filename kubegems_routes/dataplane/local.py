@@ -8,6 +8,7 @@ namespace, so each command resolves the route's host to that address).
 
 from __future__ import annotations
 
+import ipaddress
 import shlex
 from dataclasses import dataclass
 from typing import Protocol
@@ -44,17 +45,38 @@ class TryCommand:
     expect: str  # what it prints when the route works
 
 
-def try_commands(route: _Route, ingress_class: str) -> list[TryCommand]:
-    """Shell commands that reach ``route`` through the local nginx, or [] if no local data plane serves it."""
-    address = address_for(ingress_class)
-    if address is None:
+def _is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_port(url: str, port: int, default: int) -> str:
+    if port == default:
+        return url
+    scheme, _sep, rest = url.partition("://")
+    name, slash, path = rest.partition("/")
+    return f"{scheme}://{name}:{port}{slash}{path}"
+
+
+def try_commands(route: _Route, address: str, http_port: int = 80, https_port: int = 443) -> list[TryCommand]:
+    """Shell commands that reach ``route`` through a gateway at ``address``, before any DNS record exists
+    (through the local nginx, the address of ``address_for``)."""
+    if not route.host or route.host.startswith("*."):
         return []
     tls = manifest.needs_tls(route.protocol)
-    resolve = f"--resolve {shlex.quote(f'{route.host}:{443 if tls else 80}:{address}')}"
-    # -k: the demo's certificate is self-signed.
+    port, default = (https_port, 443) if tls else (http_port, 80)
+    if _is_ip(address):
+        target = f"[{address}]" if ":" in address else address
+        resolve = f"--resolve {shlex.quote(f'{route.host}:{port}:{target}')}"
+    else:  # --resolve takes IPs only
+        resolve = f"--connect-to {shlex.quote(f'{route.host}:{port}:{address}:{port}')}"
+    # -k: the demo's certificate is self-signed; elsewhere the certificate may not exist yet.
     insecure = "-k " if tls else ""
     if route.protocol == manifest.GRPC:
-        url = shlex.quote(f"https://{route.host}/grpc.health.v1.Health/Check")
+        url = shlex.quote(_with_port(f"https://{route.host}/grpc.health.v1.Health/Check", port, default))
         return [
             TryCommand(
                 "printf '\\0\\0\\0\\0\\0' | curl -sS -k --http2 "
@@ -64,7 +86,7 @@ def try_commands(route: _Route, ingress_class: str) -> list[TryCommand]:
             )
         ]
     commands = []
-    for url in route.access_urls():
+    for url in (_with_port(u, port, default) for u in route.access_urls()):
         if route.protocol in (manifest.WS, manifest.WSS):
             commands.append(
                 TryCommand(

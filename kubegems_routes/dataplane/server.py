@@ -187,6 +187,7 @@ class DataPlane:
                 stderr=log,
                 text=True,
                 preexec_fn=_die_with_parent,
+                start_new_session=True,  # Ctrl-C reaches the owner only; it stops us in order
                 cwd=Path(__file__).resolve().parents[2],
             )
         finally:
@@ -417,6 +418,7 @@ class DataPlane:
                 stdin=subprocess.DEVNULL,
                 env=env,
                 preexec_fn=_die_with_parent,
+                start_new_session=True,  # Ctrl-C reaches the owner only; it stops us in order
                 cwd=self.workdir,
             )
         finally:

@@ -6,10 +6,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from kubegems_routes.gateways.models import Gateway, GatewayAnnotation
+from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDomain
 from kubegems_routes.kube.errors import KubeError
 
 
@@ -33,9 +34,13 @@ class GatewayForm(forms.ModelForm):
             "http_listener",
             "https_listener",
             "default_domain",
+            "extra_domains",
+            "address",
+            "service",
             "http2",
             "allow_snippets",
         ]
+        widgets = {"extra_domains": forms.Textarea(attrs={"rows": 3, "cols": 60})}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -74,7 +79,8 @@ class GatewayAdmin(admin.ModelAdmin):
         "cluster",
         "kind",
         "ingress_class",
-        "default_domain",
+        "domains",
+        "address_display",
         "http2",
         "allow_snippets",
         "route_count",
@@ -83,6 +89,52 @@ class GatewayAdmin(admin.ModelAdmin):
     search_fields = ["name", "ingress_class", "default_domain", "tenant__name"]
     list_select_related = ["tenant", "cluster"]
     inlines = [GatewayAnnotationInline]
+    actions = ["reapply_routes"]
+
+    @admin.action(description=_("Re-apply all routes of the selected gateways"), permissions=["change"])
+    def reapply_routes(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponse:
+        """After a change to a gateway's defaults: each route's Ingress gets them, one result per route."""
+        from kubegems_routes.routes.services import reapply_gateway
+
+        assert request.user.is_authenticated
+        outcomes = [(gateway, reapply_gateway(gateway, request.user)) for gateway in queryset]
+        failed = sum(1 for _gateway, results in outcomes for r in results if r.error)
+        done = sum(len(results) for _gateway, results in outcomes) - failed
+        return TemplateResponse(
+            request,
+            "admin/gateways/reapply_results.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Routes re-applied"),
+                "opts": self.model._meta,
+                "outcomes": outcomes,
+                "done": done,
+                "failed": failed,
+            },
+        )
+
+    readonly_fields = ["current_address"]
+
+    @admin.display(description=_("domains"))
+    def domains(self, gateway: Gateway) -> str:
+        return ", ".join(gateway.allowed_domains())
+
+    @admin.display(description=_("address"))
+    def address_display(self, gateway: Gateway) -> str:
+        # What is configured: reading each gateway's Service would make this page wait on every cluster.
+        parts = [gateway.address] if gateway.address else []
+        if gateway.service:
+            parts.append(str(_("Service %(service)s") % {"service": gateway.service}))
+        return " · ".join(parts) or "—"
+
+    @admin.display(description=_("where it answers now"))
+    def current_address(self, gateway: Gateway) -> str:
+        from kubegems_routes.gateways.address import gateway_address
+
+        if gateway.pk is None:
+            return "—"
+        found = gateway_address(gateway)
+        return f"{found.address} ({found.source})" if found is not None else str(_("not known"))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
         return super().get_queryset(request).annotate(_route_count=Count("routes"))
@@ -103,3 +155,11 @@ class GatewayAdmin(admin.ModelAdmin):
         for gateway in queryset:
             if not gateway.is_default:
                 gateway.delete()
+
+
+@admin.register(TenantDomain)
+class TenantDomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "tenant", "cluster", "created_at"]
+    list_filter = ["cluster", "tenant"]
+    search_fields = ["domain", "tenant__name"]
+    list_select_related = ["tenant", "cluster"]

@@ -14,6 +14,9 @@ from kubegems_routes.lib.validators import (
     validate_default_domain,
     validate_dns_label,
     validate_dns_subdomain,
+    validate_domain_list,
+    validate_gateway_address,
+    validate_service_reference,
 )
 from kubegems_routes.routes import manifest
 from kubegems_routes.tenancy.models import Cluster, Environment, Tenant
@@ -97,6 +100,32 @@ class Gateway(models.Model):
         validators=[validate_default_domain],
         help_text=_("Random hosts are made from it: each '*' label becomes 5 letters, e.g. *.kubegems.io."),
     )
+    extra_domains = models.TextField(
+        _("other allowed domains"),
+        blank=True,
+        validators=[validate_domain_list],
+        help_text=_(
+            "One a line, e.g. *.shop.example.com or www.example.com; each '*' stands for one label. "
+            "Routes may use hosts of the default domain and of these, and their tenant's own domains."
+        ),
+    )
+    address = models.CharField(
+        _("address"),
+        max_length=253,
+        blank=True,
+        validators=[validate_gateway_address],
+        help_text=_(
+            "Where the gateway answers: an IP address or a DNS name. With a NodePort Service, a node's address; "
+            "left empty, it is read from the controller's LoadBalancer Service."
+        ),
+    )
+    service = models.CharField(
+        _("controller Service"),
+        max_length=317,
+        blank=True,
+        validators=[validate_service_reference],
+        help_text=_("namespace/name of the ingress controller's Service, e.g. nginx-ingress/nginx-ingress."),
+    )
     http2 = models.BooleanField(_("HTTP/2"), default=True, help_text=_("Needed by gRPC routes."))
     allow_snippets = models.BooleanField(
         _("allow snippet annotations"),
@@ -172,6 +201,11 @@ class Gateway(models.Model):
             return self.name
         return f"{self.name}-{self.tenant.name}"
 
+    def allowed_domains(self) -> list[str]:
+        """The default domain, then the others the admin listed."""
+        extra = [line.strip().lower() for line in self.extra_domains.splitlines() if line.strip()]
+        return [self.default_domain, *(d for d in extra if d != self.default_domain)]
+
     def annotation_dict(self) -> dict[str, str]:
         return {a.key: a.value for a in self.annotations.all()}
 
@@ -191,6 +225,43 @@ class GatewayAnnotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.value}"
+
+
+class TenantDomain(models.Model):
+    """A domain granted to one tenant in a cluster: its hosts are the tenant's on every gateway of the cluster."""
+
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.CASCADE, related_name="tenant_domains", verbose_name=_("cluster")
+    )
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="domains", verbose_name=_("tenant"))
+    domain = models.CharField(
+        _("domain"),
+        max_length=253,
+        validators=[validate_dns_subdomain],
+        help_text=_("e.g. acme.com: the name and every name under it, refused to every other tenant."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["cluster__name", "domain"]
+        verbose_name = _("tenant domain")
+        verbose_name_plural = _("tenant domains")
+        constraints = [models.UniqueConstraint(fields=["cluster", "domain"], name="tenant_domain_once_per_cluster")]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    def clean(self) -> None:
+        self.domain = self.domain.strip().lower()
+        if not self.cluster_id or not self.tenant_id:
+            return
+        from kubegems_routes.gateways.domains import domains_overlap
+
+        others = TenantDomain.objects.filter(cluster_id=self.cluster_id).exclude(tenant_id=self.tenant_id)
+        if any(domains_overlap(self.domain, other.domain) for other in others.exclude(pk=self.pk)):
+            raise ValidationError(
+                {"domain": _("This domain overlaps a domain granted to another tenant in this cluster.")}
+            )
 
 
 def ensure_default_gateway(cluster: Cluster) -> Gateway:

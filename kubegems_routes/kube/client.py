@@ -70,6 +70,38 @@ class ServicePort:
 
 
 @dataclass(frozen=True)
+class SecretMeta:
+    """What the console knows of a TLS Secret: its name and, where cert-manager wrote them, the names it covers."""
+
+    name: str
+    alt_names: tuple[str, ...] | None = None  # cert-manager.io/alt-names; None when not said
+
+    @classmethod
+    def of(cls, metadata: Manifest) -> SecretMeta:
+        said = (metadata.get("annotations") or {}).get("cert-manager.io/alt-names")
+        names = tuple(n.strip().lower() for n in said.split(",") if n.strip()) if said is not None else None
+        return cls(str(metadata.get("name", "")), names)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How a Service is reached from outside: its type, the load balancer's addresses, its node ports."""
+
+    type: str
+    load_balancer: tuple[str, ...] = ()  # IPs or DNS names from status.loadBalancer.ingress
+    ports: tuple[tuple[int, int], ...] = ()  # (port, nodePort) pairs; nodePort 0 when none
+
+    def node_port(self, port: int) -> int:
+        return next((node for p, node in self.ports if p == port and node), 0)
+
+
+def load_balancer_addresses(status: Manifest | None) -> tuple[str, ...]:
+    """The addresses in a Service's or Ingress's status.loadBalancer.ingress."""
+    found = ((status or {}).get("loadBalancer") or {}).get("ingress") or []
+    return tuple(str(i.get("ip") or i.get("hostname")) for i in found if i.get("ip") or i.get("hostname"))
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     ports: tuple[ServicePort, ...]
@@ -237,7 +269,27 @@ class KubeClient:
     def get_service(self, namespace: str, name: str) -> Service:
         return slim_service(self.request("GET", f"/api/v1/namespaces/{_q(namespace)}/services/{_q(name)}"))
 
+    def service_exposure(self, namespace: str, name: str) -> Exposure:
+        # A list by name, not a get: the console's RBAC lists Services cluster-wide and gets none outside
+        # environments, and the controller's Service lives in the controller's namespace.
+        data = self.request(
+            "GET", f"/api/v1/namespaces/{_q(namespace)}/services", query={"fieldSelector": f"metadata.name={name}"}
+        )
+        items = data.get("items") or []
+        if not items:
+            raise NotFound(f"services {name!r} not found in namespace {namespace!r}")
+        service = items[0]
+        spec = service.get("spec") or {}
+        return Exposure(
+            type=str(spec.get("type") or "ClusterIP"),
+            load_balancer=load_balancer_addresses(service.get("status")),
+            ports=tuple((int(p.get("port", 0)), int(p.get("nodePort") or 0)) for p in spec.get("ports") or []),
+        )
+
     def list_tls_secret_names(self, namespace: str) -> list[str]:
+        return sorted(secret.name for secret in self.list_tls_secrets(namespace))
+
+    def list_tls_secrets(self, namespace: str) -> list[SecretMeta]:
         # Metadata only (PartialObjectMetadataList): secret data never reaches
         # the console, not even in memory.
         data = self.request(
@@ -246,7 +298,7 @@ class KubeClient:
             query={"fieldSelector": "type=kubernetes.io/tls"},
             accept="application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
         )
-        return sorted(item["metadata"]["name"] for item in data.get("items", []))
+        return [SecretMeta.of(item.get("metadata") or {}) for item in data.get("items", [])]
 
     def get_ingress(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", _ingress_path(namespace, name))

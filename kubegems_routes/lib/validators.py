@@ -70,6 +70,51 @@ def validate_default_domain(value: str) -> None:
         )
 
 
+def validate_allowed_domain(value: str) -> None:
+    """A domain a gateway serves: a DNS name whose labels may be '*' (one label each), e.g. *.example.com."""
+    labels = value.split(".")
+    if (
+        len(value) > 253
+        or len(labels) < 2
+        or not all(label == "*" or DNS1123_LABEL.fullmatch(label) for label in labels)
+    ):
+        raise ValidationError(
+            _("Enter a domain such as *.example.com or www.example.com: lowercase labels separated by dots."),
+            code="domain",
+        )
+
+
+def validate_domain_list(value: str) -> None:
+    """Allowed domains, one a line."""
+    for line in value.splitlines():
+        if line.strip():
+            try:
+                validate_allowed_domain(line.strip())
+            except ValidationError as exc:
+                raise ValidationError(
+                    _("%(domain)s: %(why)s") % {"domain": line.strip(), "why": exc.messages[0]}, code="domain"
+                ) from None
+
+
+def validate_gateway_address(value: str) -> None:
+    """An IP address or a DNS name."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        labels = value.split(".")
+        if len(value) > 253 or not all(DNS1123_LABEL.fullmatch(label) for label in labels):
+            raise ValidationError(
+                _("Enter an IP address or a DNS name such as lb.example.com."), code="address"
+            ) from None
+
+
+def validate_service_reference(value: str) -> None:
+    """namespace/name of a Service."""
+    namespace, slash, name = value.partition("/")
+    if not slash or not DNS1123_LABEL.fullmatch(namespace) or not DNS1123_LABEL.fullmatch(name):
+        raise ValidationError(_("Enter the Service as namespace/name, e.g. nginx-ingress/nginx-ingress."), code="svc")
+
+
 def validate_annotation_key(value: str) -> None:
     """A qualified name: optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
     prefix, slash, name = value.rpartition("/")

@@ -15,6 +15,7 @@ IGNORED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configurati
 class Sync(enum.StrEnum):
     IN_SYNC = "in-sync"
     CHANGED = "changed"
+    GATEWAY_CHANGED = "gateway-changed"  # the cluster holds what was applied; the gateway's defaults changed since
     MISSING = "missing"
     UNKNOWN = "unknown"  # the cluster could not be asked
 
@@ -30,18 +31,34 @@ def managed_view(ingress: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sync_state(expected: dict[str, Any], live: dict[str, Any] | None) -> Sync:
+def sync_state(expected: dict[str, Any], live: dict[str, Any] | None, applied: dict[str, Any] | None = None) -> Sync:
+    """``applied`` is the route built with the gateway defaults of its last apply: if the cluster still
+    holds exactly that, the difference is an admin's change to the gateway, not someone else's edit."""
     if live is None:
         return Sync.MISSING
-    return Sync.IN_SYNC if managed_view(expected) == managed_view(live) else Sync.CHANGED
+    theirs = managed_view(live)
+    if managed_view(expected) == theirs:
+        return Sync.IN_SYNC
+    if applied is not None and managed_view(applied) == theirs:
+        return Sync.GATEWAY_CHANGED
+    return Sync.CHANGED
+
+
+def _sorted(value: Any) -> Any:
+    # Mappings in key order, so a reordering never shows as lines removed and added; lists keep theirs.
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
 
 
 def diff(ours: dict[str, Any], theirs: dict[str, Any], ours_label: str, theirs_label: str) -> str:
     """A unified diff of the managed parts, as YAML, for people to read."""
     return "".join(
         difflib.unified_diff(
-            manifest.to_yaml(managed_view(ours)).splitlines(keepends=True),
-            manifest.to_yaml(managed_view(theirs)).splitlines(keepends=True),
+            manifest.to_yaml(_sorted(managed_view(ours))).splitlines(keepends=True),
+            manifest.to_yaml(_sorted(managed_view(theirs))).splitlines(keepends=True),
             fromfile=ours_label,
             tofile=theirs_label,
         )

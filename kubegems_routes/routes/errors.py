@@ -39,6 +39,11 @@ class HostTaken(RouteError):
 
 
 @dataclass
+class HostNotAllowed(RouteError):
+    """The host is outside the gateway's domains, or in a domain granted to another tenant."""
+
+
+@dataclass
 class StaleEdit(RouteError):
     """The Ingress changed since the edit started; nothing was written. ``diff`` is empty when it was deleted."""
 

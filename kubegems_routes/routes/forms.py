@@ -20,9 +20,9 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet, formset_factory
 from django.utils.translation import gettext_lazy as _
 
+from kubegems_routes.gateways.domains import host_refusal
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Service
-from kubegems_routes.lib.hosts import in_domain
 from kubegems_routes.lib.htmx import HtmxSelect
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
 from kubegems_routes.routes import manifest
@@ -350,17 +350,11 @@ class RouteEditor:
         return next((g for g in self.gateways if str(g.pk) == chosen), self.gateways[0] if self.gateways else None)
 
     def host_warning(self) -> str:
-        """A typed host outside the gateway's default domain is allowed, but said."""
+        """While typing: a host the gateway will refuse, said before saving."""
         host, gateway = self.value("host").strip().lower(), self.gateway
-        if not host or gateway is None or in_domain(host, gateway.default_domain):
+        if not host or gateway is None:
             return ""
-        return str(
-            _(
-                "%(host)s is not under the domain %(domain)s of gateway %(gateway)s; "
-                "check that its DNS points to this gateway."
-            )
-            % {"host": host, "gateway": gateway.name, "domain": gateway.default_domain}
-        )
+        return host_refusal(gateway, self.environment.project.tenant_id, host)
 
     def _rows_as_typed(self, formset: BaseFormSet[Any], fields: Sequence[str]) -> list[dict[str, str]]:
         if formset.is_bound:
@@ -407,6 +401,12 @@ class RouteEditor:
                 if getattr(row, "cleaned_data", {}).get("path_type") not in (None, *manifest.GATEWAY_PATH_TYPES):
                     row.add_error("path_type", _("Gateway API gateways offer Prefix and Exact paths only."))
                     valid = False
+        host = self.form.cleaned_data.get("host")
+        if host and gateway is not None and "host" not in self.form.errors:
+            refusal = host_refusal(gateway, self.environment.project.tenant_id, host)
+            if refusal:
+                self.form.add_error("host", refusal)
+                valid = False
         size = sum(len(k) + len(v) for k, v in self._annotation_dict().items())
         if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))

@@ -53,6 +53,11 @@ class Route(models.Model):
     )
     annotations = models.JSONField(_("annotations"), default=dict, blank=True)
     resource_version = models.CharField(_("resource version"), max_length=64, blank=True, editable=False)
+    # The gateway's default annotations when the route was last applied: a later change to them is
+    # the admin's (shown as "gateway defaults changed"), not drift.
+    applied_gateway_annotations = models.JSONField(
+        _("gateway defaults last applied"), default=dict, blank=True, editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -74,6 +79,10 @@ class Route(models.Model):
 
     # The cluster's state of the route's Ingress (routes.drift.Sync), set by the list view per page.
     sync: str = ""
+    # Whether its TLS secret exists and covers the host (routes.tls.TlsState), set by the list view per page.
+    tls: str = ""
+    # Where its gateway answers (gateways.address.Address), set by the list view per page.
+    address: object = None
 
     class Meta:
         ordering = ["name"]
@@ -107,6 +116,32 @@ class Route(models.Model):
             tls_secret=self.tls_secret,
             backends=self.backends(),
             annotations=self.annotations,
+        )
+
+    def applied_spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
+        """The route as last applied: with the gateway defaults of that time."""
+        return route_spec(
+            port_numbers=port_numbers,
+            environment=self.environment,
+            gateway=self.gateway,
+            name=self.name,
+            host=self.host,
+            protocol=self.protocol,
+            tls_secret=self.tls_secret,
+            backends=self.backends(),
+            annotations=self.annotations,
+            gateway_annotations=self.applied_gateway_annotations,
+        )
+
+    def sync_with(self, live: dict[str, object] | None, port_numbers: dict[tuple[str, str], int] | None = None) -> str:
+        """The cluster's state of this route, given its live object (None: missing).
+
+        ``port_numbers`` as for ``spec``; raises UnresolvedPort without them on a Gateway API gateway.
+        """
+        from kubegems_routes.routes import drift
+
+        return drift.sync_state(
+            manifest.build(self.spec(port_numbers)), live, manifest.build(self.applied_spec(port_numbers))
         )
 
     def access_urls(self) -> list[str]:
@@ -155,6 +190,7 @@ def route_spec(
     backends: tuple[manifest.Backend, ...],
     annotations: dict[str, str],
     port_numbers: dict[tuple[str, str], int] | None = None,
+    gateway_annotations: dict[str, str] | None = None,
 ) -> manifest.RouteSpec:
     project = environment.project
     return manifest.RouteSpec(
@@ -165,7 +201,7 @@ def route_spec(
         tls_secret=tls_secret if manifest.needs_tls(protocol) else "",
         ingress_class=gateway.ingress_class,
         backends=backends,
-        gateway_annotations=gateway.annotation_dict(),
+        gateway_annotations=gateway.annotation_dict() if gateway_annotations is None else dict(gateway_annotations),
         annotations=dict(annotations),
         labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name, name),
         parent=gateway.parent(),
@@ -183,6 +219,7 @@ class AuditEntry(models.Model):
         REAPPLY = "reapply", _("re-applied")
         TAKE_OVER = "takeover", _("took over the cluster's version")
         IMPORT = "import", _("imported")
+        GATEWAY_REAPPLY = "gwreapply", _("re-applied with the gateway's new defaults")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")

@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from kubegems_routes.gateways.domains import host_refusal
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
@@ -28,12 +29,14 @@ from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     FieldProblem,
+    HostNotAllowed,
     HostTaken,
     IngressMissing,
     KindSwitch,
     NameTaken,
     NotImportable,
     RefusedByCluster,
+    RouteError,
     StaleEdit,
 )
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
@@ -107,9 +110,14 @@ def port_numbers(
     }
 
 
+def route_port_numbers(route: Route) -> dict[tuple[str, str], int]:
+    """``port_numbers`` for a stored route (may call the cluster; none for an ingress-class gateway)."""
+    return port_numbers(route.environment, route.gateway, route.backends())
+
+
 def resolved_spec(route: Route) -> manifest.RouteSpec:
     """The route's spec with its port names resolved when its gateway needs numbers (may call the cluster)."""
-    return route.spec(port_numbers(route.environment, route.gateway, route.backends()))
+    return route.spec(route_port_numbers(route))
 
 
 def expected_manifest(route: Route) -> Manifest:
@@ -144,6 +152,9 @@ def save_route(
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
     host = values.host or _host_for(values.gateway, suggested_host)
+    refusal = host_refusal(values.gateway, route.environment.project.tenant_id, host)
+    if refusal:
+        raise HostNotAllowed(refusal)
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
@@ -265,7 +276,10 @@ def _put_back(client: KubeClient, name: str, previous: manifest.RouteSpec, writt
 
 def _record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:
     route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
-    Route.objects.filter(pk=route.pk).update(resource_version=route.resource_version)
+    route.applied_gateway_annotations = route.gateway.annotation_dict()
+    Route.objects.filter(pk=route.pk).update(
+        resource_version=route.resource_version, applied_gateway_annotations=route.applied_gateway_annotations
+    )
     AuditEntry.objects.create(
         environment=route.environment, route_name=route.name, action=action, user=user, manifest=body
     )
@@ -308,14 +322,15 @@ def start_edit(route: Route) -> EditStart:
     """Read the route's Ingress, so an edit starts from the cluster's current version, never a stale one."""
     client = route.environment.cluster.client()
     try:
-        expected = expected_manifest(route)
+        numbers = route_port_numbers(route)
+        expected = manifest.build(route.spec(numbers))
         live = client.get_route_object(expected["kind"], route.environment.namespace, route.name)
     except NotFound:
         return EditStart(route.resource_version, drift.Sync.MISSING)
     except (KubeError, manifest.UnresolvedPort) as exc:
         logger.warning("reading route %s/%s failed: %s", route.environment.namespace, route.name, exc)
         return EditStart(route.resource_version, drift.Sync.UNKNOWN)
-    sync = drift.sync_state(expected, live)
+    sync = drift.Sync(route.sync_with(live, numbers))
     return EditStart(
         live["metadata"]["resourceVersion"],
         sync,
@@ -334,7 +349,7 @@ def delete_route(route: Route, user: User | None = None) -> None:
         route.delete()
 
 
-def reapply_route(route: Route, user: User) -> None:
+def reapply_route(route: Route, user: User, action: str = AuditEntry.Action.REAPPLY) -> None:
     """Make the cluster hold the route again: recreate a deleted Ingress or overwrite an edited one."""
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
@@ -348,7 +363,38 @@ def reapply_route(route: Route, user: User) -> None:
         else:
             body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
             applied = client.replace_route_object(kind, namespace, route.name, body)
-        _record(route, applied, AuditEntry.Action.REAPPLY, user, body)
+        _record(route, applied, action, user, body)
+
+
+@dataclass(frozen=True)
+class Reapplied:
+    """One route's outcome in a gateway-wide re-apply: ``error`` is empty when its Ingress was applied."""
+
+    route: Route
+    error: str = ""
+    detail: str = ""  # the API server's words, for admins
+
+
+def reapply_gateway(gateway: Gateway, user: User) -> list[Reapplied]:
+    """Re-apply every route of the gateway, each on its own: one Ingress the API server refuses (or a
+    cluster that stops answering midway) leaves the others applied and that route as it was, both in
+    the cluster and in the database (one replace per route, its row and audit entry in the same
+    transaction)."""
+    results = []
+    routes = (
+        Route.objects.filter(gateway=gateway)
+        .select_related("gateway", "environment__project__tenant", "environment__cluster")
+        .prefetch_related("paths")
+        .order_by("environment__namespace", "name")
+    )
+    for route in routes:
+        try:
+            reapply_route(route, user, AuditEntry.Action.GATEWAY_REAPPLY)
+        except RouteError as exc:
+            results.append(Reapplied(route, exc.message, getattr(exc, "detail", "")))
+        else:
+            results.append(Reapplied(route))
+    return results
 
 
 def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteValues:

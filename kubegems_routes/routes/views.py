@@ -21,14 +21,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from kubegems_routes.gateways.address import Address, gateway_address
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import Manifest, Service
+from kubegems_routes.kube.client import Manifest, Service, load_balancer_addresses
 from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
+    HostNotAllowed,
     HostTaken,
     KindSwitch,
     NameTaken,
@@ -41,14 +43,15 @@ from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, 
 from kubegems_routes.routes.models import PathType, Route
 from kubegems_routes.routes.services import (
     delete_route,
-    expected_manifest,
     import_ingress,
     port_numbers,
     reapply_route,
+    route_port_numbers,
     save_route,
     start_edit,
     take_over,
 )
+from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
 
@@ -101,6 +104,19 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
             cluster_error = cluster_error or f"{message} {_('Showing the routes the console knows.')}"
     for route in page.object_list:
         route.sync = _list_sync(route, live, live_routes)
+    addresses: dict[int, Address | None] = {}
+    for route in page.object_list:
+        if route.gateway_id not in addresses and not cluster_error:
+            addresses[route.gateway_id] = gateway_address(route.gateway)
+        route.address = addresses.get(route.gateway_id) or (
+            gateway_address(route.gateway, published)
+            if live is not None and (published := load_balancer_addresses(live.get(route.name, {}).get("status")))
+            else None
+        )
+    tls_routes = [r for r in page.object_list if r.uses_tls and r.tls_secret]
+    secrets = secrets_of(environment) if tls_routes and live is not None else None
+    for route in tls_routes:
+        route.tls = tls_state(secrets, route.tls_secret, route.host)
     unmanaged: list[str] = []
     if unlabelled and not query:
         known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
@@ -122,15 +138,20 @@ def _list_sync(
     route: Route, ingresses: dict[str, Manifest] | None, gateway_routes: dict[tuple[str, str], Manifest] | None
 ) -> drift.Sync:
     """Whether the route's object in the cluster is what the route says, from the page's lists."""
+    kind = route.spec().kind
+    live: Manifest | None
+    if kind == "Ingress":
+        if ingresses is None:
+            return drift.Sync.UNKNOWN
+        live = ingresses.get(route.name)
+    else:
+        if gateway_routes is None:
+            return drift.Sync.UNKNOWN
+        live = gateway_routes.get((kind, route.name))
     try:
-        expected = expected_manifest(route)
+        return drift.Sync(route.sync_with(live, route_port_numbers(route)))
     except (KubeError, manifest.UnresolvedPort):
         return drift.Sync.UNKNOWN
-    if expected["kind"] == "Ingress":
-        return drift.sync_state(expected, ingresses.get(route.name)) if ingresses is not None else drift.Sync.UNKNOWN
-    if gateway_routes is None:
-        return drift.Sync.UNKNOWN
-    return drift.sync_state(expected, gateway_routes.get((expected["kind"], route.name)))
 
 
 def _live_ingresses(
@@ -284,6 +305,10 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
             conflict_diff = _put_on_form(request, editor, page.route, exc)
         else:
             messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
+            if saved.uses_tls and saved.tls_secret:
+                warning = tls_warning(secrets_of(page.environment), saved.tls_secret, saved.host)
+                if warning:
+                    messages.warning(request, warning)
             url = reverse("routes:detail", args=[page.environment.pk, saved.name])
             return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
     context = _form_context(page, editor, services_error=services_error, conflict_diff=conflict_diff)
@@ -296,6 +321,8 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
     """Put a save's failure on the fields it concerns; returns the diff of a stale edit, if any."""
     if isinstance(exc, NameTaken):
         editor.add_error("name", exc.message)
+    elif isinstance(exc, HostNotAllowed):
+        editor.add_error("host", exc.message)
     elif isinstance(exc, HostTaken):
         for conflict in exc.conflicts:
             if conflict.path:  # the same tenant serves this path already
@@ -504,8 +531,10 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     expected: Manifest = {}
     sync = drift.Sync.UNKNOWN
     kind = route.spec().kind
+    numbers: dict[tuple[str, str], int] = {}
     try:
-        expected = expected_manifest(route)
+        numbers = route_port_numbers(route)
+        expected = manifest.build(route.spec(numbers))
         ingress = client.get_route_object(kind, environment.namespace, route.name)
         events = client.list_events(environment.namespace, kind, route.name)
     except NotFound:
@@ -518,9 +547,10 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     except KubeError as exc:
         cluster_error = _unreachable(request, exc, f"reading {kind} {environment.namespace}/{route.name}")
     else:
-        sync = drift.sync_state(expected, ingress)
+        sync = drift.Sync(route.sync_with(ingress, numbers))
     if ingress is not None:
         ingress.get("metadata", {}).pop("managedFields", None)
+    secrets = secrets_of(environment) if route.uses_tls and route.tls_secret and not cluster_error else None
     return render(
         request,
         "routes/route_detail.html",
@@ -535,9 +565,11 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "events": events,
             "cluster_error": cluster_error,
             "sync": sync,
+            "tls": tls_state(secrets, route.tls_secret, route.host),
+            "tls_warning": tls_warning(secrets, route.tls_secret, route.host),
             "drift_diff": (
                 drift.diff(expected, ingress, "the route", "the cluster")
-                if ingress and sync == drift.Sync.CHANGED
+                if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
                 else ""
             ),
             "audit": route.environment.audit_entries.filter(route_name=route.name).select_related("user")[:20],

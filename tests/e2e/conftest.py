@@ -89,6 +89,7 @@ class Page:
 
     def check_accessibility(self) -> None:
         """axe-core in the page; no serious or critical violation. (evaluate is not subject to the CSP.)"""
+        self.page.wait_for_load_state()  # a click that navigates: judge the new page, not the one unloading
         self.page.evaluate(AXE.read_text())
         result = self.page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
         bad = [

@@ -1,15 +1,39 @@
-"""Commands that reach a route through a local data plane (``make run`` as root); see dataplane/local.py."""
+"""Where a route's gateway answers and how to reach the route there; see gateways/address.py and dataplane/local.py."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from django import template
 
 from kubegems_routes.dataplane.local import TryCommand, try_commands
+from kubegems_routes.gateways.address import Address, Source, gateway_address
+from kubegems_routes.kube.client import load_balancer_addresses
 from kubegems_routes.routes.models import Route
 
 register = template.Library()
 
 
-@register.simple_tag(name="try_commands")
-def try_commands_tag(route: Route) -> list[TryCommand]:
-    return try_commands(route, route.gateway.ingress_class)
+@dataclass(frozen=True)
+class Reach:
+    address: Address | None
+    published: tuple[str, ...] = ()  # the Ingress's status.loadBalancer, as the controller wrote it
+    commands: list[TryCommand] = field(default_factory=list)
+
+    @property
+    def local(self) -> bool:
+        return self.address is not None and self.address.source == Source.LOCAL
+
+
+def reach(route: Route, ingress: dict[str, Any] | None = None) -> Reach:
+    published = load_balancer_addresses((ingress or {}).get("status"))
+    address = gateway_address(route.gateway, published)
+    if address is None:
+        return Reach(None, published)
+    return Reach(address, published, try_commands(route, address.address, address.http_port, address.https_port))
+
+
+@register.simple_tag(name="reach")
+def reach_tag(route: Route, ingress: dict[str, Any] | None = None) -> Reach:
+    return reach(route, ingress)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gateways', '0003_verbose_names'),
+        ('gateways', '0005_gateway_address'),
     ]
 
     operations = [

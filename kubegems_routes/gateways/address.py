@@ -1,0 +1,84 @@
+"""Where a gateway answers, and what a user does with that: a DNS record, or a curl line that works before DNS.
+
+In order: a local data plane serving the class (``make run`` as root); the
+controller's Service (its LoadBalancer address, or for a NodePort Service the
+node address the admin typed with the node ports); the address the admin
+typed; the address the controller published in an Ingress's
+``status.loadBalancer``. A cluster that does not answer gives no address,
+never an error page.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import logging
+from dataclasses import dataclass
+
+from kubegems_routes.dataplane import local
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube.client import Exposure
+from kubegems_routes.kube.errors import KubeError
+
+logger = logging.getLogger(__name__)
+
+
+class Source(enum.StrEnum):
+    LOCAL = "local"
+    LOAD_BALANCER = "load-balancer"
+    NODE_PORT = "node-port"
+    TYPED = "typed"
+    INGRESS_STATUS = "ingress-status"
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str  # an IP or a DNS name
+    source: Source
+    http_port: int = 80
+    https_port: int = 443
+
+    @property
+    def is_ip(self) -> bool:
+        try:
+            ipaddress.ip_address(self.address)
+        except ValueError:
+            return False
+        return True
+
+    @property
+    def record_type(self) -> str:
+        if not self.is_ip:
+            return "CNAME"
+        return "AAAA" if ipaddress.ip_address(self.address).version == 6 else "A"
+
+
+def _from_service(gateway: Gateway, exposure: Exposure) -> Address | None:
+    if exposure.load_balancer:
+        return Address(exposure.load_balancer[0], Source.LOAD_BALANCER)
+    if exposure.type in ("NodePort", "LoadBalancer") and gateway.address:
+        http, https = exposure.node_port(80), exposure.node_port(443)
+        if http or https:
+            return Address(gateway.address, Source.NODE_PORT, http or 80, https or 443)
+    return None
+
+
+def gateway_address(gateway: Gateway, published: tuple[str, ...] = ()) -> Address | None:
+    """Where the gateway answers; ``published`` is an Ingress's status.loadBalancer, the last resort."""
+    served = local.address_for(gateway.ingress_class)
+    if served is not None:
+        return Address(served, Source.LOCAL)
+    if gateway.service:
+        namespace, _slash, name = gateway.service.partition("/")
+        try:
+            found = _from_service(gateway, gateway.cluster.client().service_exposure(namespace, name))
+        except KubeError as exc:
+            logger.warning("reading Service %s of gateway %s failed: %s", gateway.service, gateway.name, exc.message)
+            found = None
+        if found is not None:
+            return found
+    if gateway.address:
+        return Address(gateway.address, Source.TYPED)
+    if published:
+        return Address(published[0], Source.INGRESS_STATUS)
+    return None
