@@ -258,6 +258,9 @@ KUBE_CACHE_STALL_TIMEOUT = envfloat("KGR_KUBE_CACHE_STALL_TIMEOUT", "90")
 # before it checks host ownership against the API server instead.
 KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
 
+# `make run` as root also starts the NGINX data plane for the demo gateway; 0 keeps it off.
+DEMO_DATA_PLANE = envbool("KGR_DEMO_DATA_PLANE", "true")
+
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
 

@@ -57,7 +57,7 @@ class Command(BaseCommand):
 
     def _start_data_plane(self, plane: ControlPlane, cluster_name: str) -> DataPlane | None:
         """As root, the demo's gateway `public` answers through a real NGINX Ingress Controller."""
-        problem = why_off()
+        problem = why_off() if settings.DEMO_DATA_PLANE else "KGR_DEMO_DATA_PLANE=0"
         if problem:
             self.stdout.write(f"Data plane off ({problem}); routes are written but serve no traffic.")
             return None
