@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,26 +166,32 @@ def _go_build(go: str, work: Path, env: dict[str, str], target: Path, flags: lis
     partial.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # -v prints each package as it is compiled: the progress a long build needs.
-    proc = subprocess.Popen(
+    run_with_progress(
         [go, "build", "-v", *flags, "-o", str(partial), package],
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        work,
+        env,
+        f"go build {package}",
+        lambda count, seconds: _log(f"  {count} packages compiled, {seconds:.0f}s") if count % 100 == 0 else None,
     )
+    partial.replace(target)
+    _log(f"built {target} in {time.monotonic() - started:.0f}s")
+
+
+def run_with_progress(
+    args: list[str], cwd: Path, env: dict[str, str], what: str, progress: Callable[[int, float], None]
+) -> None:
+    """Run a long build; ``progress(lines, seconds)`` after each line of output; BuildError with its tail."""
+    started = time.monotonic()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     tail: list[str] = []
     count = 0
     for line in proc.stdout:
         tail = [*tail, line.rstrip()][-60:]
         count += 1
-        if count % 100 == 0:
-            _log(f"  {count} packages compiled, {time.monotonic() - started:.0f}s")
+        progress(count, time.monotonic() - started)
     if proc.wait() != 0:
-        raise BuildError(f"go build {package} failed:\n" + "\n".join(tail))
-    partial.replace(target)
-    _log(f"built {target} in {time.monotonic() - started:.0f}s")
+        raise BuildError(f"{what} failed (`{' '.join(args)}` in {cwd}):\n" + "\n".join(tail))
 
 
 def ensure_binaries() -> Binaries:

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubegems_routes.controlplane.build import BuildError, cache_root
+from kubegems_routes.controlplane.build import BuildError, cache_root, run_with_progress
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -258,18 +258,13 @@ def _lock(name: str) -> Iterator[None]:
 
 def _stream(args: list[str], cwd: Path, env: dict[str, str], what: str, every: int) -> None:
     """Run a long build, printing a progress line every ``every`` lines of output."""
-    started = time.monotonic()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    tail: list[str] = []
-    count = 0
-    for line in proc.stdout:
-        tail = [*tail, line.rstrip()][-60:]
-        count += 1
-        if count % every == 0:
-            _log(f"  {what}: {count} steps, {time.monotonic() - started:.0f}s")
-    if proc.wait() != 0:
-        raise BuildError(f"{what} failed (`{' '.join(args)}` in {cwd}):\n" + "\n".join(tail))
+    run_with_progress(
+        args,
+        cwd,
+        env,
+        what,
+        lambda count, seconds: _log(f"  {what}: {count} steps, {seconds:.0f}s") if count % every == 0 else None,
+    )
 
 
 def build_controller(bins: DataPlaneBinaries) -> None:

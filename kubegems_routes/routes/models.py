@@ -101,10 +101,16 @@ class Route(models.Model):
     def backends(self) -> tuple[manifest.Backend, ...]:
         return tuple(p.backend() for p in self.paths.all())
 
-    def spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
+    def spec(
+        self,
+        port_numbers: dict[tuple[str, str], int] | None = None,
+        *,
+        gateway_annotations: dict[str, str] | None = None,
+    ) -> manifest.RouteSpec:
         """What this route becomes, given its gateway and environment (pure data).
 
-        ``port_numbers`` resolves port names for a Gateway API gateway, whose backendRefs take numbers.
+        ``port_numbers`` resolves port names for a Gateway API gateway, whose backendRefs take numbers;
+        ``gateway_annotations`` stands in for the gateway's current defaults.
         """
         return route_spec(
             port_numbers=port_numbers,
@@ -116,22 +122,12 @@ class Route(models.Model):
             tls_secret=self.tls_secret,
             backends=self.backends(),
             annotations=self.annotations,
+            gateway_annotations=gateway_annotations,
         )
 
     def applied_spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
         """The route as last applied: with the gateway defaults of that time."""
-        return route_spec(
-            port_numbers=port_numbers,
-            environment=self.environment,
-            gateway=self.gateway,
-            name=self.name,
-            host=self.host,
-            protocol=self.protocol,
-            tls_secret=self.tls_secret,
-            backends=self.backends(),
-            annotations=self.annotations,
-            gateway_annotations=self.applied_gateway_annotations,
-        )
+        return self.spec(port_numbers, gateway_annotations=self.applied_gateway_annotations)
 
     def sync_with(self, live: dict[str, object] | None, port_numbers: dict[tuple[str, str], int] | None = None) -> str:
         """The cluster's state of this route, given its live object (None: missing).

@@ -100,8 +100,17 @@ def port_numbers(
 
     Empty for an ingress-class gateway, or when every port is a number (no cluster call then).
     """
-    if not gateway.is_gateway_api or all(b.port.isdigit() for b in backends):
+    if not needs_port_numbers(gateway, backends):
         return {}
+    return service_port_numbers(environment)
+
+
+def needs_port_numbers(gateway: Gateway, backends: tuple[manifest.Backend, ...]) -> bool:
+    return gateway.is_gateway_api and not all(b.port.isdigit() for b in backends)
+
+
+def service_port_numbers(environment: Environment) -> dict[tuple[str, str], int]:
+    """(service, port name) -> number for every named port of the environment's Services (one read)."""
     return {
         (service.name, port.name): port.port
         for service in cluster_reads.services(environment)

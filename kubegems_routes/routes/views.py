@@ -44,10 +44,12 @@ from kubegems_routes.routes.models import PathType, Route
 from kubegems_routes.routes.services import (
     delete_route,
     import_ingress,
+    needs_port_numbers,
     port_numbers,
     reapply_route,
     route_port_numbers,
     save_route,
+    service_port_numbers,
     start_edit,
     take_over,
 )
@@ -102,8 +104,16 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
             live_routes = None
             message = _unreachable(request, exc, f"listing Gateway API routes of {environment.namespace}")
             cluster_error = cluster_error or f"{message} {_('Showing the routes the console knows.')}"
+    # Port names resolved once for the page, not once per Gateway API route.
+    numbers: dict[tuple[str, str], int] | None = {}
+    if any(needs_port_numbers(r.gateway, r.backends()) for r in page.object_list):
+        try:
+            numbers = service_port_numbers(environment)
+        except KubeError:
+            numbers = None
     for route in page.object_list:
-        route.sync = _list_sync(route, live, live_routes)
+        needed = numbers if needs_port_numbers(route.gateway, route.backends()) else {}
+        route.sync = _list_sync(route, live, live_routes, needed)
     addresses: dict[int, Address | None] = {}
     for route in page.object_list:
         if route.gateway_id not in addresses and not cluster_error:
@@ -135,9 +145,14 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
 
 
 def _list_sync(
-    route: Route, ingresses: dict[str, Manifest] | None, gateway_routes: dict[tuple[str, str], Manifest] | None
+    route: Route,
+    ingresses: dict[str, Manifest] | None,
+    gateway_routes: dict[tuple[str, str], Manifest] | None,
+    numbers: dict[tuple[str, str], int] | None,
 ) -> drift.Sync:
-    """Whether the route's object in the cluster is what the route says, from the page's lists."""
+    """Whether the route's object in the cluster is what the route says, from the page's lists.
+
+    ``numbers`` resolves the route's port names (None: the Services could not be read)."""
     kind = route.spec().kind
     live: Manifest | None
     if kind == "Ingress":
@@ -148,9 +163,11 @@ def _list_sync(
         if gateway_routes is None:
             return drift.Sync.UNKNOWN
         live = gateway_routes.get((kind, route.name))
+    if numbers is None:  # the Services could not be read
+        return drift.Sync.UNKNOWN
     try:
-        return drift.Sync(route.sync_with(live, route_port_numbers(route)))
-    except (KubeError, manifest.UnresolvedPort):
+        return drift.Sync(route.sync_with(live, numbers))
+    except manifest.UnresolvedPort:
         return drift.Sync.UNKNOWN
 
 
