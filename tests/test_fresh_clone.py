@@ -145,6 +145,7 @@ def built_binaries() -> None:
     "stop",
     [
         pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="SIGTERM-to-the-console"),
+        pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), id="Ctrl-C-to-the-process-group"),
     ],
 )
 def test_make_run_serves_a_fresh_clone_and_stops_cleanly(stop, built_binaries, tmp_path):

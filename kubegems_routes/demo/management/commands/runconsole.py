@@ -28,6 +28,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         # SIGTERM stops etcd and kube-apiserver through the same clean path as Ctrl-C.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        # Ctrl-C too, even when started with SIGINT ignored (a shell's background job, nohup, CI):
+        # Python then keeps it ignored, and Ctrl-C would leave the console and its control plane running.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         _make_sqlite_directory()
         call_command("migrate", interactive=False, verbosity=0)
         external = os.environ.get("KUBECONFIG")
