@@ -108,6 +108,7 @@ def test_create_edit_delete_a_route_through_the_workbench(
     page.fill("#id_paths-1-path", "/web")
     page.select_option("#id_paths-1-service", "web")
     p.settled()
+    expect(page.locator("select#id_paths-1-port")).to_have_count(1)  # the service's ports have arrived
     page.select_option("#id_paths-1-port", "80")
     page.select_option("#id_protocol", "wss")
     p.settled()
