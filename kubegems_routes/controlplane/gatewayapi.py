@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kubegems_routes.controlplane.build import BuildError, _build_env, _go, _log, _run, cache_root
+from kubegems_routes.controlplane.build import BuildError, _build_env, _go, _log, _run, build_lock, cache_root
 
 GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
 GATEWAY_API_VERSION = os.environ.get("KGR_GATEWAY_API_VERSION", "v1.6.3")
@@ -48,6 +48,11 @@ def ensure_crds(version: str = GATEWAY_API_VERSION) -> list[Path]:
     files = crd_files(version)
     if files:
         return files
+    with build_lock(f"gateway-api-{version}"):
+        return crd_files(version) or _fetch(version)
+
+
+def _fetch(version: str) -> list[Path]:
     go = _go()
     env = _build_env()
     _log(f"downloading {GATEWAY_API_MODULE}@{version} for its standard CRDs")
