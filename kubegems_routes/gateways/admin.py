@@ -7,7 +7,9 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDomain
@@ -113,7 +115,7 @@ class GatewayAdmin(admin.ModelAdmin):
             },
         )
 
-    readonly_fields = ["current_address"]
+    readonly_fields = ["current_address", "listener_certificate"]
 
     @admin.display(description=_("domains"))
     def domains(self, gateway: Gateway) -> str:
@@ -135,6 +137,19 @@ class GatewayAdmin(admin.ModelAdmin):
             return "—"
         found = gateway_address(gateway)
         return f"{found.address} ({found.source})" if found is not None else str(_("not known"))
+
+    # On the change page only: the list would wait on every cluster for every Gateway API gateway.
+    @admin.display(description=_("HTTPS listener's certificate"))
+    def listener_certificate(self, gateway: Gateway) -> str | SafeString:
+        from kubegems_routes.gateways.listeners import read_listeners
+
+        if gateway.pk is None:
+            return "—"
+        if not gateway.is_gateway_api:
+            return str(_("Gateway API gateways only: an ingress class's routes carry their own TLS secret."))
+        return render_to_string(
+            "admin/gateways/listener_tls.html", {"gateway": gateway, "report": read_listeners(gateway)}
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
         return super().get_queryset(request).annotate(_route_count=Count("routes"))
