@@ -187,7 +187,7 @@ def _list_gateway_status(
     route: Route, statuses: dict[str, GatewayStatus], gateway_routes: dict[tuple[str, str], Manifest] | None
 ) -> GatewayStatus | None:
     """From what the page already read: the controller's Events (Ingress) or the object's status.parents."""
-    kind = route.spec().kind
+    kind = manifest.object_kind(route.protocol, gateway_api=route.gateway.is_gateway_api)
     if kind == "Ingress":
         return statuses.get(route.name)
     return route_status((gateway_routes or {}).get((kind, route.name)))
