@@ -85,7 +85,7 @@ def test_accepted_with_resolved_refs_is_serving(operator_client, environment, ed
     assert f"Controller: {CONTROLLER}" in parents
     # Accepted first, then ResolvedRefs, whatever order the controller wrote them in.
     assert re.search(
-        r"Accepted: True — Accepted: Route is accepted \(since 2026-12-01 \d\d:00 \w+\)"
+        r"Accepted: True — Accepted: Route is accepted · since 2026-12-01 \d\d:00 \w+ "
         r".*ResolvedRefs: True — ResolvedRefs: All references resolved",
         parents,
     ), parents
