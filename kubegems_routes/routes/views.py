@@ -42,6 +42,7 @@ from kubegems_routes.routes.errors import (
 from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, RouteEditor
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.models import PathType, Route
+from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.services import (
     delete_route,
     import_ingress,
@@ -607,6 +608,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),
             "events": events,
             "gateway_status": status,
+            "access": reach(route, ingress),
             "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
