@@ -429,3 +429,40 @@ def test_gateway_api_routes_work_under_the_shipped_rbac(gateway_api, sa_user_cli
     assert sa_user_client.post(reverse("routes:delete", args=[env.pk, "g-grpc"])).status_code == 302
     with pytest.raises(NotFound):
         kube.get_gateway_route("GRPCRoute", ns, "g-grpc")
+
+
+def test_a_gateways_listener_is_read_under_the_shipped_rbac(gateway_api, admin_client, sa_environment, kube):
+    platform = f"p-{uuid.uuid4().hex[:10]}"
+    kube.ensure_namespace(platform)
+    kube.create(
+        f"/apis/gateway.networking.k8s.io/v1/namespaces/{platform}/gateways",
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "edge"},
+            "spec": {
+                "gatewayClassName": "example",
+                "listeners": [
+                    {
+                        "name": "https",
+                        "protocol": "HTTPS",
+                        "port": 443,
+                        "tls": {"certificateRefs": [{"name": "edge-tls"}]},
+                    }
+                ],
+            },
+        },
+    )
+    gateway = Gateway.objects.create(
+        cluster=sa_environment.cluster,
+        name="edge",
+        kind=Gateway.Kind.GATEWAY_API,
+        gateway_namespace=platform,
+        gateway_name="edge",
+        https_listener="https",
+        default_domain="*.edge.example.com",
+    )
+    body = admin_client.get(reverse("admin:gateways_gateway_change", args=[gateway.pk])).content.decode()
+    # The Gateway is read (get gateways); the platform's Secrets are not the console's to list.
+    assert f"{platform}/edge-tls" in body
+    assert f"may not list Secrets in namespace {platform}" in body

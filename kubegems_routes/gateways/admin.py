@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import translation
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDomain
@@ -157,7 +157,7 @@ class GatewayAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    readonly_fields = ["current_address"]
+    readonly_fields = ["current_address", "listener_certificate"]
 
     @admin.display(description=_("domains"))
     def domains(self, gateway: Gateway) -> str:
@@ -185,6 +185,19 @@ class GatewayAdmin(admin.ModelAdmin):
             return "—"
         found = gateway_address(gateway)
         return f"{found.address} ({found.where})" if found is not None else str(_("not known"))
+
+    # On the change page only: the list would wait on every cluster for every Gateway API gateway.
+    @admin.display(description=_("HTTPS listener's certificate"))
+    def listener_certificate(self, gateway: Gateway) -> str | SafeString:
+        from kubegems_routes.gateways.listeners import read_listeners
+
+        if gateway.pk is None:
+            return "—"
+        if not gateway.is_gateway_api:
+            return str(_("Gateway API gateways only: an ingress class's routes carry their own TLS secret."))
+        return render_to_string(
+            "admin/gateways/listener_tls.html", {"gateway": gateway, "report": read_listeners(gateway)}
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Gateway]:
         return super().get_queryset(request).annotate(_route_count=Count("routes"))

@@ -312,6 +312,16 @@ class KubeClient:
         )
         return [SecretMeta.of(item.get("metadata") or {}) for item in data.get("items", [])]
 
+    def secret_exists(self, namespace: str, name: str) -> bool:
+        """Whether a Secret of that name exists, from a metadata-only list by name (the picker's permission)."""
+        data = self.request(
+            "GET",
+            f"/api/v1/namespaces/{_q(namespace)}/secrets",
+            query={"fieldSelector": f"metadata.name={name}"},
+            accept="application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
+        )
+        return bool(data.get("items"))
+
     def get_ingress(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", _ingress_path(namespace, name))
 

@@ -13,6 +13,7 @@ from typing import Any
 from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, Service
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
+from kubegems_routes.routes.gateway_status import CONTROLLER_COMPONENT, GatewayStatus, statuses_by_name
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -66,3 +67,9 @@ def page_gateway_routes(environment: Environment, names: list[str]) -> dict[tupl
         for kind in GATEWAY_ROUTE_KINDS
         for item in client.list_gateway_routes(kind, environment.namespace, label_selector=selector)
     }
+
+
+def controller_statuses(environment: Environment) -> dict[str, GatewayStatus]:
+    """The Ingress controller's latest word on each Ingress of the namespace, from its Events (one call)."""
+    client = environment.cluster.client()
+    return statuses_by_name(client.list_events_from(environment.namespace, "Ingress", CONTROLLER_COMPONENT))

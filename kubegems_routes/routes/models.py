@@ -83,6 +83,8 @@ class Route(models.Model):
     tls: str = ""
     # Where its gateway answers (gateways.address.Address), set by the list view per page.
     address: object = None
+    # What its gateway's controller said (routes.gateway_status.GatewayStatus), set by the list view per page.
+    gateway_status: object = None
 
     class Meta:
         ordering = ["name"]

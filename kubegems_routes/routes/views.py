@@ -40,7 +40,9 @@ from kubegems_routes.routes.errors import (
     StaleEdit,
 )
 from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, RouteEditor
+from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.models import PathType, Route
+from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.services import (
     delete_route,
     import_ingress,
@@ -111,9 +113,11 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
             numbers = service_port_numbers(environment)
         except KubeError:
             numbers = None
+    statuses = _controller_statuses(environment) if on_ingress and not cluster_error else {}
     for route in page.object_list:
         needed = numbers if needs_port_numbers(route.gateway, route.backends()) else {}
         route.sync = _list_sync(route, live, live_routes, needed)
+        route.gateway_status = _list_gateway_status(route, statuses, live_routes)
     addresses: dict[int, Address | None] = {}
     for route in page.object_list:
         if route.gateway_id not in addresses and not cluster_error:
@@ -169,6 +173,25 @@ def _list_sync(
         return drift.Sync(route.sync_with(live, numbers))
     except manifest.UnresolvedPort:
         return drift.Sync.UNKNOWN
+
+
+def _controller_statuses(environment: Environment) -> dict[str, GatewayStatus]:
+    """The Ingress controller's word on each Ingress of the namespace: one Events list for the whole page."""
+    try:
+        return cluster_reads.controller_statuses(environment)
+    except KubeError as exc:  # the page shows the routes without it; their Ingresses were just read
+        logger.warning("listing the controller's events in %s failed: %s", environment.namespace, exc.message)
+        return {}
+
+
+def _list_gateway_status(
+    route: Route, statuses: dict[str, GatewayStatus], gateway_routes: dict[tuple[str, str], Manifest] | None
+) -> GatewayStatus | None:
+    """From what the page already read: the controller's Events (Ingress) or the object's status.parents."""
+    kind = manifest.object_kind(route.protocol, gateway_api=route.gateway.is_gateway_api)
+    if kind == "Ingress":
+        return statuses.get(route.name)
+    return route_status((gateway_routes or {}).get((kind, route.name)))
 
 
 def _live_ingresses(
@@ -567,6 +590,10 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
         sync = drift.Sync(route.sync_with(ingress, numbers))
     if ingress is not None:
         ingress.get("metadata", {}).pop("managedFields", None)
+    if kind == "Ingress":
+        status = gateway_status(events, (ingress or {}).get("metadata", {}).get("uid"))
+    else:
+        status = route_status(ingress)
     secrets = secrets_of(environment) if route.uses_tls and route.tls_secret and not cluster_error else None
     return render(
         request,
@@ -580,6 +607,9 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "ingress_yaml": manifest.to_yaml(ingress) if ingress else "",
             "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),
             "events": events,
+            "gateway_status": status,
+            "access": reach(route, ingress),
+            "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
             "tls": tls_state(secrets, route.tls_secret, route.host),

@@ -1,18 +1,17 @@
-"""Where a route's gateway answers and how to reach the route there; see gateways/address.py and dataplane/local.py."""
+"""Where a route's gateway answers and how to reach the route there; see gateways/address.py and dataplane/local.py.
+
+Read by the detail view (the controller's Service may be asked for its address), never from a template.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from django import template
-
 from kubegems_routes.dataplane.local import TryCommand, try_commands
 from kubegems_routes.gateways.address import Address, Source, gateway_address
 from kubegems_routes.kube.client import load_balancer_addresses
 from kubegems_routes.routes.models import Route
-
-register = template.Library()
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,3 @@ def reach(route: Route, ingress: dict[str, Any] | None = None) -> Reach:
     if address is None:
         return Reach(None, published)
     return Reach(address, published, try_commands(route, address.address, address.http_port, address.https_port))
-
-
-@register.simple_tag(name="reach")
-def reach_tag(route: Route, ingress: dict[str, Any] | None = None) -> Reach:
-    return reach(route, ingress)
