@@ -1,8 +1,11 @@
 """Requests the console cannot or will not read answer 4xx quickly, never 500.
 
 The clients below do not raise on server errors (raise_request_exception=False),
-so a 500 shows as a status, and every request has a time budget: a malformed
-request must not hold a worker.
+so a 500 shows as a status, and every request has a budget of CPU time spent in
+this thread (where the test client runs the view): a malformed request must not
+hold a worker. CPU time, not wall time: a wall-clock budget failed whenever the
+machine was busy with other work (3.2 s at a load average of 9), while a view
+that really processed 10,000 rows would spend many seconds of CPU itself.
 """
 
 from __future__ import annotations
@@ -21,15 +24,15 @@ from tests.helpers import action_url, create_url, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 
-BUDGET = 3.0  # seconds; each of these takes well under 0.5 s here
+BUDGET = 3.0  # CPU seconds; each of these takes well under 0.5 s here
 FORM = "application/x-www-form-urlencoded"
 
 
 def _timed(call: Callable[[], object]):
-    started = time.monotonic()
+    started = time.thread_time()
     response = call()
-    elapsed = time.monotonic() - started
-    assert elapsed < BUDGET, f"took {elapsed:.1f} s"
+    elapsed = time.thread_time() - started
+    assert elapsed < BUDGET, f"took {elapsed:.1f} s of CPU"
     return response
 
 
