@@ -37,6 +37,7 @@ class GatewayForm(forms.ModelForm):
             "extra_domains",
             "address",
             "service",
+            "cluster_issuer",
             "http2",
             "allow_snippets",
         ]
