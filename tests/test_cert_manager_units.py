@@ -142,7 +142,9 @@ def test_crd_files_are_named_as_controller_gen_names_them():
 
 def test_a_helm_template_is_told_from_a_plain_crd(tmp_path):
     plain = "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-    template = '{{- if .Values.crds.enabled }}\napiVersion: apiextensions.k8s.io/v1\n  labels:\n    {{- include "x" . }}\n'
+    template = (
+        '{{- if .Values.crds.enabled }}\napiVersion: apiextensions.k8s.io/v1\n  labels:\n    {{- include "x" . }}\n'
+    )
     assert certmanager.template_lines(plain) == []
     assert certmanager.template_lines(template) == [1, 4]
     path = tmp_path / "cert-manager.io_certificates.yaml"
