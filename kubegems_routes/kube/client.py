@@ -436,7 +436,8 @@ class KubeClient:
 
     def crd_established(self, name: str) -> bool:
         crd = self.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{_q(name)}")
-        conditions = crd.get("status", {}).get("conditions", [])
+        # Null until the API server has looked at a new CRD (seen with cert-manager's).
+        conditions = (crd.get("status") or {}).get("conditions") or []
         return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
     def create(self, path: str, manifest: Manifest) -> Manifest:
