@@ -440,7 +440,8 @@ def test_a_certificates_readiness_is_read_under_the_shipped_rbac(
     gateway.cluster_issuer = "letsencrypt"
     gateway.save()
     sa_client.ensure_ingress_class(gateway.ingress_class)
-    response = _create(sa_user_client, env, "shop", "https", tls_source="cert-manager", tls_secret="")
+    data = route_data(gateway, protocol="https", tls_source="cert-manager")
+    response = sa_user_client.post(reverse("routes:create", args=[env.pk]), data)
     assert response.status_code == 302, response.content.decode()[:2000]
     certificate = {
         "apiVersion": "cert-manager.io/v1",
