@@ -419,7 +419,7 @@ def test_admin_names_an_issuer_and_refuses_a_bad_name_or_removing_one_in_use(
     gateway = issuing
     change = reverse("admin:gateways_gateway_change", args=[gateway.pk])
     page = admin_client.get(change).content.decode()
-    assert 'name="cluster_issuer"' in page and "cert-manager ClusterIssuer" in page
+    assert 'name="cluster_issuer"' in page and "ClusterIssuer (cert-manager)" in page
     assert "instead of choosing a TLS secret" in page  # the help text
 
     data = {

@@ -128,7 +128,7 @@ class Gateway(models.Model):
         help_text=_("namespace/name of the ingress controller's Service, e.g. nginx-ingress/nginx-ingress."),
     )
     cluster_issuer = models.CharField(
-        _("cert-manager ClusterIssuer"),
+        _("ClusterIssuer (cert-manager)"),
         max_length=253,
         blank=True,
         validators=[validate_dns_subdomain],

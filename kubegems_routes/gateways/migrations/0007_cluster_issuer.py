@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='gateway',
             name='cluster_issuer',
-            field=models.CharField(blank=True, help_text='Ingress classes only: the cert-manager ClusterIssuer that issues a certificate to each https, wss or grpc route that asks for one instead of choosing a TLS secret. Empty: routes choose a secret.', max_length=253, validators=[kubegems_routes.lib.validators.validate_dns_subdomain], verbose_name='cert-manager ClusterIssuer'),
+            field=models.CharField(blank=True, help_text='Ingress classes only: the cert-manager ClusterIssuer that issues a certificate to each https, wss or grpc route that asks for one instead of choosing a TLS secret. Empty: routes choose a secret.', max_length=253, validators=[kubegems_routes.lib.validators.validate_dns_subdomain], verbose_name='ClusterIssuer (cert-manager)'),
         ),
     ]
