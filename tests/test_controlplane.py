@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from kubegems_routes.controlplane.build import build_lock
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import Invalid
@@ -70,8 +73,6 @@ def test_stopping_leaves_no_process_and_no_directory(control_plane: ControlPlane
 def test_a_killed_owner_leaves_no_orphan(control_plane: ControlPlane, tmp_path):
     """Even when the Python process is SIGKILLed (a CI time-out), etcd and kube-apiserver die with it."""
     import signal
-    import subprocess
-    import sys
     import time
 
     script = (
@@ -105,3 +106,22 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_a_second_build_of_the_same_binary_waits_for_the_first(tmp_path, monkeypatch):
+    """Clones and worktrees on one machine share the cache: their builds of one binary take turns."""
+
+    monkeypatch.setenv("KGR_CACHE_DIR", str(tmp_path))
+    waiter = (
+        "from kubegems_routes.controlplane.build import build_lock\nwith build_lock('etcd-v0'):\n    print('built')"
+    )
+    with build_lock("etcd-v0"):
+        second = subprocess.Popen(
+            [sys.executable, "-c", waiter], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            second.wait(timeout=1.5)
+    out, err = second.communicate(timeout=30)
+    assert out == "built\n" and "another process is building etcd-v0; waiting for it" in err
+    with build_lock("kubernetes-v0"), build_lock("etcd-v0"):  # one lock per binary: others go on
+        pass

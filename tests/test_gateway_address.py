@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from html import unescape
 
@@ -10,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from kubegems_routes.gateways.address import Source, gateway_address
+from kubegems_routes.kube.client import record_calls
 from tests.helpers import create_route, tenant_gateway
 
 pytestmark = pytest.mark.django_db
@@ -133,4 +135,44 @@ def test_the_admin_gateway_list_shows_address_class_domains_and_routes(operator_
     assert "192.0.2.10" in row
     assert '<td class="field-route_count">1</td>' in row
     change = unescape(admin_client.get(reverse("admin:gateways_gateway_change", args=[gateway.pk])).content.decode())
-    assert "192.0.2.10 (typed)" in change
+    assert "192.0.2.10 (set by an admin)" in change
+
+
+def _admin_row(admin_client, gateway) -> str:
+    page = unescape(admin_client.get(reverse("admin:gateways_gateway_changelist")).content.decode())
+    return page.split(f"/admin/gateways/gateway/{gateway.pk}/change/")[1].split("</tr>")[0]
+
+
+def test_the_admin_gateway_list_shows_the_live_address_from_the_cache(environment, kube, admin_client, kube_cache):
+    gateway = tenant_gateway(environment)
+    gateway.service = _controller_service(kube, "LoadBalancer")
+    gateway.save()
+    namespace, name = gateway.service.split("/")
+    service_path = f"/api/v1/namespaces/{namespace}/services"
+    # Before the cluster's cache has synced: what is configured, and no cluster call from the list.
+    with record_calls() as calls:
+        row = _admin_row(admin_client, gateway)
+    assert f"Service {gateway.service}" in row
+    assert not [c for c in calls if c[1].startswith(service_path)]
+    cache = gateway.cluster.cache()
+    assert cache is not None and cache.wait_synced(20)
+
+    _publish(kube, f"{service_path}/{name}", {"ip": "203.0.113.7"})
+    _wait(lambda: "203.0.113.7 (the controller's LoadBalancer Service)" in _admin_row(admin_client, gateway))
+    _publish(kube, f"{service_path}/{name}", {"hostname": "lb.example.net"})  # the cloud moved it
+    _wait(lambda: "lb.example.net (the controller's LoadBalancer Service)" in _admin_row(admin_client, gateway))
+    with record_calls() as calls:
+        _admin_row(admin_client, gateway)
+    assert not [c for c in calls if c[1].startswith(service_path)]  # read from the cache, not the cluster
+
+    kube.request("DELETE", f"{service_path}/{name}")
+    gateway.address = "192.0.2.10"
+    gateway.save()
+    _wait(lambda: "192.0.2.10 · Service" in _admin_row(admin_client, gateway))  # gone: what is configured
+
+
+def _wait(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the admin list did not catch up with the cluster"
+        time.sleep(0.05)

@@ -118,8 +118,23 @@ def test_a_gateway_defaults_change_is_not_drift_and_one_action_reapplies_every_r
         reverse("admin:gateways_gateway_changelist"),
         {"action": "reapply_routes", "_selected_action": [gateway.pk]},
     )
-    assert response.status_code == 200
-    body = response.content.decode()
+    assert response.status_code == 200 and response.streaming
+    # Live progress: the page's head is sent before any route is re-applied, then one row per route
+    # as each is done (each row after its route's audit entry exists), then the totals.
+    reapplied = AuditEntry.objects.filter(environment=environment, action=AuditEntry.Action.GATEWAY_REAPPLY)
+    chunks = iter(response.streaming_content)
+    head = next(chunks).decode()
+    assert "Re-applying 30 routes, one at a time" in head and reapplied.count() == 0
+    pieces = [head]
+    for chunk in chunks:
+        piece = chunk.decode()
+        pieces.append(piece)
+        if 'class="reapply-' in piece:
+            n = int(piece.split("<td>")[1].split("/")[0])
+            assert reapplied.count() == n - "".join(pieces).count('class="reapply-failed"')
+    rows = [p for p in pieces if 'class="reapply-' in p]
+    assert len(rows) == ROUTES and rows[-1].count("<tr") == 1
+    body = "".join(pieces)
     assert "29 routes applied." in body and "1 route failed" in body
     assert body.count('class="reapply-applied"') == ROUTES - 1
     assert body.count('class="reapply-failed"') == 1
@@ -135,7 +150,6 @@ def test_a_gateway_defaults_change_is_not_drift_and_one_action_reapplies_every_r
         else:
             assert annotations["nginx.org/proxy-read-timeout"] == "120s"
             assert annotations["nginx.org/client-max-body-size"] == "8m"
-    reapplied = AuditEntry.objects.filter(environment=environment, action=AuditEntry.Action.GATEWAY_REAPPLY)
     assert sorted(reapplied.values_list("route_name", flat=True)) == sorted(
         f"r-{i:02}" for i in range(ROUTES) if f"r-{i:02}" != REFUSED
     )

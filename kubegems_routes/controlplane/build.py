@@ -15,6 +15,8 @@ This module uses the standard library only: it runs before any pip install.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -22,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,13 +196,33 @@ def run_with_progress(
         raise BuildError(f"{what} failed (`{' '.join(args)}` in {cwd}):\n" + "\n".join(tail))
 
 
+@contextlib.contextmanager
+def build_lock(name: str) -> Iterator[None]:
+    """One build of a binary at a time, across clones, worktrees and make invocations on this machine
+    (two builds of the same binary share one work folder and would overwrite each other's go.mod)."""
+    path = cache_root() / "build" / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _log(f"another process is building {name}; waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_binaries() -> Binaries:
     """Build whatever is missing; return the paths. Raises BuildError with a cause."""
     bins = binaries()
-    if not os.access(bins.etcd, os.X_OK):
-        build_etcd(ETCD_VERSION, bins.etcd)
-    if not os.access(bins.kube_apiserver, os.X_OK):
-        build_kube_apiserver(KUBERNETES_VERSION, bins.kube_apiserver)
+    for binary, build, version in (
+        (bins.etcd, build_etcd, ETCD_VERSION),
+        (bins.kube_apiserver, build_kube_apiserver, KUBERNETES_VERSION),
+    ):
+        if os.access(binary, os.X_OK):
+            continue
+        with build_lock(binary.parent.name):
+            if not os.access(binary, os.X_OK):  # built meanwhile by the process we waited for
+                build(version, binary)
     return bins
 
 

@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from kubegems_routes.controlplane.build import BuildError, _log, cache_root
+from kubegems_routes.controlplane.build import BuildError, _log, build_lock, cache_root
 from kubegems_routes.controlplane.gomodule import copy_module_folder
 
 CERT_MANAGER_MODULE = "github.com/cert-manager/cert-manager"
@@ -67,13 +67,19 @@ def ensure_crds(version: str = CERT_MANAGER_VERSION) -> list[Path]:
     """Fetch the CRDs unless cached; return the Certificate and ClusterIssuer files. Raises BuildError."""
     files = crd_files(version)
     if not files:
-        target = copy_module_folder(CERT_MANAGER_MODULE, version, _FOLDER, crd_dir(version))
-        files = crd_files(version)
-        if not files:
-            raise BuildError(f"{CERT_MANAGER_MODULE}@{version}: {_FOLDER} lacks one of {', '.join(CRD_NAMES)}")
-        _log(f"cert-manager {version}: {len(files)} CRDs in {target}")
+        with build_lock(f"cert-manager-{version}"):
+            files = crd_files(version) or _fetch(version)
     for path in files:
         check_plain(path)
+    return files
+
+
+def _fetch(version: str) -> list[Path]:
+    target = copy_module_folder(CERT_MANAGER_MODULE, version, _FOLDER, crd_dir(version))
+    files = crd_files(version)
+    if not files:
+        raise BuildError(f"{CERT_MANAGER_MODULE}@{version}: {_FOLDER} lacks one of {', '.join(CRD_NAMES)}")
+    _log(f"cert-manager {version}: {len(files)} CRDs in {target}")
     return files
 
 

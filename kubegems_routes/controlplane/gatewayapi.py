@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from kubegems_routes.controlplane.build import BuildError, _log, cache_root
+from kubegems_routes.controlplane.build import BuildError, _log, build_lock, cache_root
 from kubegems_routes.controlplane.gomodule import copy_module_folder
 
 GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
@@ -46,6 +46,11 @@ def ensure_crds(version: str = GATEWAY_API_VERSION) -> list[Path]:
     files = crd_files(version)
     if files:
         return files
+    with build_lock(f"gateway-api-{version}"):
+        return crd_files(version) or _fetch(version)
+
+
+def _fetch(version: str) -> list[Path]:
     target = copy_module_folder(GATEWAY_API_MODULE, version, _CHANNEL, crd_dir(version))
     files = crd_files(version)
     _log(f"Gateway API {version}: {len(files)} CRDs in {target}")

@@ -25,8 +25,6 @@ This module uses the standard library only: it runs before any pip install.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -34,11 +32,10 @@ import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubegems_routes.controlplane.build import BuildError, cache_root, run_with_progress
+from kubegems_routes.controlplane.build import BuildError, build_lock, cache_root, run_with_progress
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -242,20 +239,6 @@ def _unpack(source: Source, into: Path) -> Path:
     return target
 
 
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
-    """One build of a binary at a time, across worktrees and make invocations."""
-    path = cache_root() / "build" / f"{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _log(f"another process is building {name}; waiting for it")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
 def _stream(args: list[str], cwd: Path, env: dict[str, str], what: str, every: int) -> None:
     """Run a long build, printing a progress line every ``every`` lines of output."""
     run_with_progress(
@@ -375,11 +358,11 @@ def ensure_binaries(*, controller: bool = True, nginx: bool = True) -> DataPlane
     """Build whatever is missing; return the paths. Raises BuildError with a cause."""
     bins = binaries()
     if nginx and not bins.nginx_ready():
-        with _lock(bins.nginx_dir.name):
+        with build_lock(bins.nginx_dir.name):
             if not bins.nginx_ready():
                 build_nginx(bins)
     if controller and not bins.controller_ready():
-        with _lock(bins.controller_dir.name):
+        with build_lock(bins.controller_dir.name):
             if not bins.controller_ready():
                 build_controller(bins)
     return bins

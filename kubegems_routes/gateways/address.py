@@ -15,6 +15,8 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 from kubegems_routes.dataplane import local
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Exposure
@@ -29,6 +31,19 @@ class Source(enum.StrEnum):
     NODE_PORT = "node-port"
     TYPED = "typed"
     INGRESS_STATUS = "ingress-status"
+
+    @property
+    def label(self) -> str:
+        return str(_SOURCE_LABELS[self])
+
+
+_SOURCE_LABELS = {
+    Source.LOCAL: _("the local data plane"),
+    Source.LOAD_BALANCER: _("the controller's LoadBalancer Service"),
+    Source.NODE_PORT: _("a node's address and the controller's node ports"),
+    Source.TYPED: _("set by an admin"),
+    Source.INGRESS_STATUS: _("published by the controller"),
+}
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,14 @@ class Address:
         return True
 
     @property
+    def where(self) -> str:
+        """Where the address comes from, and the ports when they are not 80 and 443."""
+        if (self.http_port, self.https_port) == (80, 443):
+            return self.source.label
+        ports = _("ports %(http)s (HTTP) and %(https)s (HTTPS)") % {"http": self.http_port, "https": self.https_port}
+        return f"{self.source.label}; {ports}"
+
+    @property
     def record_type(self) -> str:
         if not self.is_ip:
             return "CNAME"
@@ -63,18 +86,30 @@ def _from_service(gateway: Gateway, exposure: Exposure) -> Address | None:
     return None
 
 
-def gateway_address(gateway: Gateway, published: tuple[str, ...] = ()) -> Address | None:
-    """Where the gateway answers; ``published`` is an Ingress's status.loadBalancer, the last resort."""
+def _exposure(gateway: Gateway, *, cluster_calls: bool) -> Exposure | None:
+    """The controller Service's exposure: from the cluster's watch-fed cache when it is synced, else
+    (``cluster_calls``) from the API server; None when unknown."""
+    namespace, _slash, name = gateway.service.partition("/")
+    try:
+        cache = gateway.cluster.cache()
+        cached = cache.service_exposure(namespace, name) if cache is not None else None
+        if cached is not None or not cluster_calls:
+            return cached
+        return gateway.cluster.client().service_exposure(namespace, name)
+    except KubeError as exc:
+        logger.warning("reading Service %s of gateway %s failed: %s", gateway.service, gateway.name, exc.message)
+        return None
+
+
+def gateway_address(gateway: Gateway, published: tuple[str, ...] = (), *, cluster_calls: bool = True) -> Address | None:
+    """Where the gateway answers; ``published`` is an Ingress's status.loadBalancer, the last resort.
+    Without ``cluster_calls`` (pages listing many gateways) the Service is read from the cache only."""
     served = local.address_for(gateway.ingress_class)
     if served is not None:
         return Address(served, Source.LOCAL)
     if gateway.service:
-        namespace, _slash, name = gateway.service.partition("/")
-        try:
-            found = _from_service(gateway, gateway.cluster.client().service_exposure(namespace, name))
-        except KubeError as exc:
-            logger.warning("reading Service %s of gateway %s failed: %s", gateway.service, gateway.name, exc.message)
-            found = None
+        exposure = _exposure(gateway, cluster_calls=cluster_calls)
+        found = _from_service(gateway, exposure) if exposure is not None else None
         if found is not None:
             return found
     if gateway.address:

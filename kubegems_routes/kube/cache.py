@@ -40,8 +40,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from kubegems_routes.kube.client import KubeClient, Manifest, Service, Watch, slim_service
-from kubegems_routes.kube.errors import KubeError
+from kubegems_routes.kube.client import Exposure, KubeClient, Manifest, Service, Watch, slim_service
+from kubegems_routes.kube.errors import KubeError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -378,6 +378,15 @@ class ClusterCache:
         if not self.ingresses.synced:
             return None
         return self.ingresses.store.by_index("namespace", namespace)
+
+    def service_exposure(self, namespace: str, name: str) -> Exposure | None:
+        """How the Service is reached from outside; None while not synced, NotFound when there is none."""
+        if not self.services.synced:
+            return None
+        found = self.services.store.get((namespace, name))
+        if found is None:
+            raise NotFound(f"services {name!r} not found in namespace {namespace!r}")
+        return found.exposure
 
     def services_in(self, namespace: str) -> list[Service] | None:
         if not self.services.synced:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -104,10 +105,27 @@ def load_balancer_addresses(status: Manifest | None) -> tuple[str, ...]:
     return tuple(str(i.get("ip") or i.get("hostname")) for i in found if i.get("ip") or i.get("hostname"))
 
 
+_CLUSTER_IP = Exposure("ClusterIP")
+
+
+def exposure_of(service: Manifest) -> Exposure:
+    """How a Service manifest is reached from outside (one shared value for the common ClusterIP case)."""
+    spec = service.get("spec") or {}
+    exposure = Exposure(
+        type=sys.intern(str(spec.get("type") or "ClusterIP")),
+        load_balancer=load_balancer_addresses(service.get("status")),
+        ports=tuple((int(p.get("port", 0)), int(p.get("nodePort") or 0)) for p in spec.get("ports") or []),
+    )
+    if exposure.type == "ClusterIP" and not exposure.load_balancer:
+        return _CLUSTER_IP
+    return exposure
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
     ports: tuple[ServicePort, ...]
+    exposure: Exposure = _CLUSTER_IP
 
 
 def slim_service(obj: Manifest) -> Service:
@@ -115,7 +133,7 @@ def slim_service(obj: Manifest) -> Service:
         ServicePort(name=p.get("name", ""), port=int(p["port"]), protocol=p.get("protocol", "TCP"))
         for p in obj.get("spec", {}).get("ports", [])
     )
-    return Service(name=obj["metadata"]["name"], ports=ports)
+    return Service(name=obj["metadata"]["name"], ports=ports, exposure=exposure_of(obj))
 
 
 class Watch:
@@ -281,13 +299,7 @@ class KubeClient:
         items = data.get("items") or []
         if not items:
             raise NotFound(f"services {name!r} not found in namespace {namespace!r}")
-        service = items[0]
-        spec = service.get("spec") or {}
-        return Exposure(
-            type=str(spec.get("type") or "ClusterIP"),
-            load_balancer=load_balancer_addresses(service.get("status")),
-            ports=tuple((int(p.get("port", 0)), int(p.get("nodePort") or 0)) for p in spec.get("ports") or []),
-        )
+        return exposure_of(items[0])
 
     def list_tls_secret_names(self, namespace: str) -> list[str]:
         return sorted(secret.name for secret in self.list_tls_secrets(namespace))

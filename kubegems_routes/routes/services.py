@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.domains import host_refusal
@@ -396,26 +397,33 @@ class Reapplied:
     detail: str = ""  # the API server's words, for admins
 
 
-def reapply_gateway(gateway: Gateway, user: User) -> list[Reapplied]:
-    """Re-apply every route of the gateway, each on its own: one Ingress the API server refuses (or a
-    cluster that stops answering midway) leaves the others applied and that route as it was, both in
-    the cluster and in the database (one replace per route, its row and audit entry in the same
-    transaction)."""
-    results = []
-    routes = (
+def routes_of_gateway(gateway: Gateway) -> QuerySet[Route]:
+    """The routes on a gateway, in the order a gateway-wide re-apply takes them."""
+    return (
         Route.objects.filter(gateway=gateway)
         .select_related("gateway", "environment__project__tenant", "environment__cluster")
         .prefetch_related("paths")
         .order_by("environment__namespace", "name")
     )
-    for route in routes:
+
+
+def reapplying_gateway(gateway: Gateway, user: User, routes: Iterable[Route] | None = None) -> Iterator[Reapplied]:
+    """Re-apply every route of the gateway, each on its own, yielding each outcome as it is known (the admin
+    page streams them): one object the API server refuses (or a cluster that stops answering midway)
+    leaves the others applied and that route as it was, both in the cluster and in the database (one
+    replace per route, its row and audit entry in the same transaction)."""
+    for route in routes_of_gateway(gateway) if routes is None else routes:
         try:
             reapply_route(route, user, AuditEntry.Action.GATEWAY_REAPPLY)
         except RouteError as exc:
-            results.append(Reapplied(route, exc.message, getattr(exc, "detail", "")))
+            yield Reapplied(route, exc.message, getattr(exc, "detail", ""))
         else:
-            results.append(Reapplied(route))
-    return results
+            yield Reapplied(route)
+
+
+def reapply_gateway(gateway: Gateway, user: User) -> list[Reapplied]:
+    """Every route of the gateway re-applied (see ``reapplying_gateway``), one outcome per route."""
+    return list(reapplying_gateway(gateway, user))
 
 
 def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteValues:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,6 +100,17 @@ class Page:
             if v["impact"] in ("serious", "critical")
         ]
         assert bad == [], f"accessibility violations on {self.page.url}:\n" + json.dumps(bad, indent=1)
+
+    def log_in(self, user: str = "olivia", password: str = "pw", url: str = "/login/") -> None:
+        """Through the log-in form at ``url`` (the console's, or admin's at /admin/login/)."""
+        from playwright.sync_api import expect
+
+        self.page.goto(url)
+        self.page.fill("#id_username", user)
+        self.page.fill("#id_password", password)
+        # The console's log-in button is in <main>; admin's log-in form has its own id.
+        self.page.click("main button[type=submit], #login-form [type=submit]")
+        expect(self.page).not_to_have_url(re.compile(r"/login/"))
 
     def settled(self) -> None:
         """Wait until htmx has no request in flight."""

@@ -58,15 +58,6 @@ CLIPPED_CONTROLS = """() => {
 }"""
 
 
-def _log_in(p, user: str = "olivia", password: str = "pw", url: str = "/login/") -> None:
-    p.page.goto(url)
-    p.page.fill("#id_username", user)
-    p.page.fill("#id_password", password)
-    # The console's log-in button is in <main>; admin's log-in form has its own id.
-    p.page.click("main button[type=submit], #login-form [type=submit]")
-    expect(p.page).not_to_have_url(re.compile(r"/login/"))
-
-
 def _long_routes(environment: Environment) -> None:
     gateway = tenant_gateway(environment)
     for name, host, protocol in [
@@ -94,7 +85,7 @@ def test_route_list_with_long_names_shows_every_column(locale, width, make_page,
     _long_routes(environment)
     p = make_page(locale, f"list-{LANGUAGES[locale]}-{width}", width=width, height=WIDTHS[width])
     page = p.page
-    _log_in(p)
+    p.log_in()
     page.goto(f"/workbench/environments/{environment.pk}/routes/")
     expect(page.locator("main table")).to_be_visible()
     p.shot("long-names")
@@ -137,7 +128,7 @@ def test_route_pages_fit_and_no_select_cuts_its_label(locale, width, make_page, 
     _long_routes(environment)
     p = make_page(locale, f"pages-{LANGUAGES[locale]}-{width}", width=width, height=WIDTHS[width])
     page = p.page
-    _log_in(p)
+    p.log_in()
     base = f"/workbench/environments/{environment.pk}/routes/"
     for path in [f"{LONG_NAME}/", f"{LONG_NAME}/edit/", f"{LONG_NAME}/delete/", "-/new/"]:
         page.goto(base + path)
@@ -160,7 +151,7 @@ def test_breadcrumbs_and_copy_buttons_work(make_page, operator, environment):
     p = make_page("zh-CN", "copy")
     page = p.page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    _log_in(p)
+    p.log_in()
     page.goto(f"/workbench/environments/{environment.pk}/routes/{LONG_NAME}/edit/")
     crumbs = page.locator("nav[aria-label] ol.breadcrumb li")
     expect(crumbs).to_have_text([environment.name, "路由", LONG_NAME, "编辑"])
@@ -194,7 +185,7 @@ def test_admin_in_chinese(width, make_page, django_user_model, operator, environ
     _long_routes(environment)
     p = make_page("zh-CN", f"admin-zh-{width}", width=width, height=WIDTHS[width])
     page = p.page
-    _log_in(p, "root", "pw", "/admin/login/")
+    p.log_in("root", "pw", "/admin/login/")
     gateway = tenant_gateway(environment)
     for path, name in [
         ("/admin/", "index"),

@@ -23,14 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SAVE = "button.btn-primary[value=save]"
 
 
-def _log_in(p: Page) -> None:
-    p.page.goto("/login/")
-    p.page.fill("#id_username", "olivia")
-    p.page.fill("#id_password", "pw")
-    p.page.click("main button[type=submit]")
-    expect(p.page).to_have_url(re.compile(r"/workbench/$"))
-
-
 def _settle_preview(p: Page) -> None:
     """The preview follows typing after 500 ms and row actions after their swap: wait for both."""
     p.page.wait_for_timeout(650)
@@ -164,7 +156,7 @@ def test_the_preview_is_what_saving_writes_after_every_kind_of_change(
 ):
     locale, width, height = VIEWPORTS[viewport]
     p = make_page(locale, f"preview-{viewport}", width=width, height=height)
-    _log_in(p)
+    p.log_in()
     for kind, change in CHANGES.items():
         name = f"r-{kind}"
         p.page.goto(f"/workbench/environments/{environment.pk}/routes/-/new/")
@@ -188,7 +180,7 @@ def test_the_preview_is_what_saving_writes_after_every_kind_of_change(
 def test_enter_in_a_text_field_saves(viewport, javascript, make_page, olivia, environment, kube):
     locale, width, height = VIEWPORTS[viewport]
     p = make_page(locale, f"enter-{viewport}-{'js' if javascript else 'nojs'}", width, height, javascript=javascript)
-    _log_in(p)
+    p.log_in()
     p.page.goto(f"/workbench/environments/{environment.pk}/routes/-/new/")
     p.page.fill("#id_name", "entered")
     # The tenant's gateway: its ingress class is this test's own (the default gateway's is shared by all tests).
@@ -213,7 +205,7 @@ def test_enter_in_a_text_field_saves(viewport, javascript, make_page, olivia, en
 def test_a_failed_save_shows_and_focuses_its_errors(viewport, make_page, olivia, environment):
     locale, width, height = VIEWPORTS[viewport]
     p = make_page(locale, f"failed-save-{viewport}", width=width, height=height)
-    _log_in(p)
+    p.log_in()
     page = p.page
     page.goto(f"/workbench/environments/{environment.pk}/routes/-/new/")
     page.fill("#id_name", "Not A Name")
