@@ -24,6 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 controlplane:
 	$(PYTHON) -m kubegems_routes.controlplane.build
 	$(PYTHON) -m kubegems_routes.controlplane.gatewayapi
+	$(PYTHON) -m kubegems_routes.controlplane.certmanager
 
 # Built after the control plane, never at the same time as another build of
 # the same binary (the builder takes a lock in the cache).

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kubegems_routes.controlplane import certmanager, gatewayapi
 from kubegems_routes.controlplane.build import BuildError
-from kubegems_routes.controlplane.gatewayapi import ensure_crds
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
@@ -125,20 +125,40 @@ def kube(control_plane: ControlPlane) -> KubeClient:
 def gateway_api(kube: KubeClient) -> list[str]:
     """Gateway API's standard CRDs (sigs.k8s.io/gateway-api, cached) installed and Established; their names."""
     try:
-        files = ensure_crds()
+        files = gatewayapi.ensure_crds()
     except BuildError as exc:
         pytest.fail(f"Gateway API's CRDs are needed and could not be fetched (Go and the module proxy).\n{exc}")
+    names = _install_crds(kube, files)
+    # Established is the API server's word that the resource is served; its
+    # storage and watch cache answer a moment later ("storage is
+    # (re)initializing" until then). The host check reads from the watch cache.
+    for resource in ("httproutes", "grpcroutes", "gateways"):
+        until(lambda r=resource: _serves(kube, f"/apis/gateway.networking.k8s.io/v1/{r}"), timeout=60)
+    return names
+
+
+@pytest.fixture(scope="session")
+def cert_manager(kube: KubeClient) -> list[str]:
+    """cert-manager's Certificate and ClusterIssuer CRDs (github.com/cert-manager/cert-manager, cached)
+    installed and served; their names. No controller runs: tests write a Certificate's status themselves."""
+    try:
+        files = certmanager.ensure_crds()
+    except BuildError as exc:
+        pytest.fail(f"cert-manager's CRDs are needed and could not be fetched (Go and the module proxy).\n{exc}")
+    names = _install_crds(kube, files)
+    for resource in ("certificates", "clusterissuers"):
+        until(lambda r=resource: _serves(kube, f"/apis/cert-manager.io/v1/{r}"), timeout=60)
+    return names
+
+
+def _install_crds(kube: KubeClient, files: list[Path]) -> list[str]:
+    """Apply each file's CustomResourceDefinition and wait until all are Established; their names."""
     names = []
     for path in files:
         crd = yaml.safe_load(path.read_text())
         kube.apply_crd(crd)
         names.append(crd["metadata"]["name"])
     until(lambda: all(kube.crd_established(name) for name in names), timeout=30)
-    # Established is the API server's word that the resource is served; its
-    # storage and watch cache answer a moment later ("storage is
-    # (re)initializing" until then). The host check reads from the watch cache.
-    for resource in ("httproutes", "grpcroutes", "gateways"):
-        until(lambda r=resource: _serves(kube, f"/apis/gateway.networking.k8s.io/v1/{r}"), timeout=60)
     return names
 
 

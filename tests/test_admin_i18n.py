@@ -25,6 +25,7 @@ KEPT = {
     "KubeGems", "Ingress", "IngressClass", "HTTP", "HTTP/2", "HTTPS", "TLS", "gRPC", "NGINX", "kubeconfig",
     "Prefix", "Exact", "ImplementationSpecific", "YAML", "Secret", "ws", "wss", "WebSocket", "Django",
     "Kubeconfig", "snippet", "IP", "GET", "POST", "Accept", "sha", "API", "Gateway", "HTTPRoute", "GRPCRoute",
+    "cert", "manager", "ClusterIssuer",  # cert-manager and its kind
 }  # fmt: skip
 
 

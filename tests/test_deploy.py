@@ -466,3 +466,32 @@ def test_a_gateways_listener_is_read_under_the_shipped_rbac(gateway_api, admin_c
     # The Gateway is read (get gateways); the platform's Secrets are not the console's to list.
     assert f"{platform}/edge-tls" in body
     assert f"may not list Secrets in namespace {platform}" in body
+
+
+def test_a_certificates_readiness_is_read_under_the_shipped_rbac(
+    cert_manager, sa_user_client, sa_environment, sa_client, kube
+):
+    env, ns = sa_environment, sa_environment.namespace
+    _bound(kube, sa_client, ns)
+    gateway = Gateway.objects.get(cluster=env.cluster, tenant=env.project.tenant)
+    gateway.cluster_issuer = "letsencrypt"
+    gateway.save()
+    sa_client.ensure_ingress_class(gateway.ingress_class)
+    data = route_data(gateway, protocol="https", tls_source="cert-manager")
+    response = sa_user_client.post(reverse("routes:create", args=[env.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    certificate = {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": {"name": "shop-tls"},
+        "spec": {"secretName": "shop-tls", "issuerRef": {"kind": "ClusterIssuer", "name": "letsencrypt"}},
+    }
+    kube.create(f"/apis/cert-manager.io/v1/namespaces/{ns}/certificates", certificate)
+    detail = sa_user_client.get(reverse("routes:detail", args=[env.pk, "shop"]))
+    assert detail.context["cluster_error"] == ""
+    assert detail.context["certificate"].state == "not-ready"  # read: without the rule it would say nothing
+    assert _allowed(sa_client, "list", "certificates", ns, "cert-manager.io")
+    assert not _allowed(sa_client, "get", "certificates", ns, "cert-manager.io")
+    assert not _allowed(sa_client, "list", "certificates", "kube-system", "cert-manager.io")
+    with pytest.raises(Forbidden):  # it reads Certificates, never writes them
+        sa_client.create(f"/apis/cert-manager.io/v1/namespaces/{ns}/certificates", certificate)

@@ -21,6 +21,7 @@ valid_fields = {
     "host": st.one_of(st.just(""), st.from_regex(r"([a-z]{1,8}\.){1,3}[a-z]{2,5}", fullmatch=True)),
     "protocol": st.sampled_from(manifest.PROTOCOLS),
     "tls_secret": st.just("demo-tls"),
+    "tls_source": st.sampled_from(["secret", "cert-manager"]),
     "paths-0-path": st.from_regex(r"/[A-Za-z0-9/_.~-]{0,20}", fullmatch=True),
     "paths-0-path_type": st.sampled_from(manifest.PATH_TYPES),
     # Service "web" has ports 80 (http) and 9090 (metrics), as the demo seeds it.
@@ -47,7 +48,11 @@ def fields(draw: st.DrawFn) -> dict[str, str]:
 )
 @given(values=fields())
 def test_any_input_is_refused_cleanly_or_round_trips(values, operator_client, environment, kube):
-    data = {**route_data(tenant_gateway(environment)), **values}
+    gateway = tenant_gateway(environment)
+    if not gateway.cluster_issuer:  # so that asking cert-manager for a certificate can be accepted
+        gateway.cluster_issuer = "letsencrypt"
+        gateway.save()
+    data = {**route_data(gateway), **values}
     response = operator_client.post(create_url(environment), data)  # a server error raises here
     assert response.status_code in (200, 302)
     event("accepted" if response.status_code == 302 else "refused")

@@ -58,3 +58,16 @@ def test_stored_annotation_is_escaped_on_every_page(payload, operator_client, en
         _assert_escaped(body, payload)
         if name != "routes:delete":  # the confirmation does not show annotations
             assert "&lt;" in body
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_name_is_escaped_in_the_secret_cert_manager_would_write(payload, operator_client, environment):
+    gateway = tenant_gateway(environment)
+    gateway.cluster_issuer = "letsencrypt"
+    gateway.save()
+    data = route_data(gateway, name=payload, protocol="https", tls_source="cert-manager")
+    for action in ("certificate", "secret", "preview"):
+        for extra in ({}, {"HTTP_HX_REQUEST": "true"}):
+            body = operator_client.post(action_url(environment, action), data, **extra).content.decode()
+            _assert_escaped(body, payload)
+    _assert_escaped(operator_client.post(create_url(environment), data).content.decode(), payload)

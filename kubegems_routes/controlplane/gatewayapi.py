@@ -1,10 +1,10 @@
 """Fetch Gateway API's standard CRDs from the Go module proxy into the cache.
 
 The CRDs ship in the module ``sigs.k8s.io/gateway-api`` (``config/crd/standard/``);
-the module proxy is the one place these machines can fetch them from, so they
-are downloaded with ``go mod download`` and copied next to the control-plane
-binaries, once. The tests install them into the local API server, whose CEL
-validation then judges every HTTPRoute and GRPCRoute the console writes.
+they are fetched through the Go module proxy and copied next to the control-plane
+binaries, once (``gomodule.py``). The tests install them into the local API
+server, whose CEL validation then judges every HTTPRoute and GRPCRoute the
+console writes.
 
 This module uses the standard library only: it runs before any pip install.
 
@@ -15,14 +15,12 @@ This module uses the standard library only: it runs before any pip install.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from kubegems_routes.controlplane.build import BuildError, _build_env, _go, _log, _run, build_lock, cache_root
+from kubegems_routes.controlplane.build import BuildError, _log, build_lock, cache_root
+from kubegems_routes.controlplane.gomodule import copy_module_folder
 
 GATEWAY_API_MODULE = "sigs.k8s.io/gateway-api"
 GATEWAY_API_VERSION = os.environ.get("KGR_GATEWAY_API_VERSION", "v1.6.3")
@@ -53,27 +51,7 @@ def ensure_crds(version: str = GATEWAY_API_VERSION) -> list[Path]:
 
 
 def _fetch(version: str) -> list[Path]:
-    go = _go()
-    env = _build_env()
-    _log(f"downloading {GATEWAY_API_MODULE}@{version} for its standard CRDs")
-    with tempfile.TemporaryDirectory(prefix="kgr-gateway-api-") as work:
-        info = json.loads(_run([go, "mod", "download", "-json", f"{GATEWAY_API_MODULE}@{version}"], Path(work), env))
-    if info.get("Error"):
-        raise BuildError(f"{GATEWAY_API_MODULE}@{version}: {info['Error']}")
-    source = Path(info["Dir"]) / _CHANNEL
-    if not source.is_dir():
-        raise BuildError(f"{GATEWAY_API_MODULE}@{version} has no {_CHANNEL} folder")
-    target = crd_dir(version)
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, partial)
-    # The module cache is read-only; the copy need not be.
-    for path in partial.iterdir():
-        path.chmod(0o644)
-    partial.chmod(0o755)
-    shutil.rmtree(target, ignore_errors=True)
-    partial.replace(target)
+    target = copy_module_folder(GATEWAY_API_MODULE, version, _CHANNEL, crd_dir(version))
     files = crd_files(version)
     _log(f"Gateway API {version}: {len(files)} CRDs in {target}")
     return files

@@ -75,6 +75,7 @@ class GatewayForm(forms.ModelForm):
             "extra_domains",
             "address",
             "service",
+            "cluster_issuer",
             "http2",
             "allow_snippets",
         ]

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from kubegems_routes.lib.validators import (
     validate_annotation_key,
@@ -126,6 +127,16 @@ class Gateway(models.Model):
         validators=[validate_service_reference],
         help_text=_("namespace/name of the ingress controller's Service, e.g. nginx-ingress/nginx-ingress."),
     )
+    cluster_issuer = models.CharField(
+        _("ClusterIssuer (cert-manager)"),
+        max_length=253,
+        blank=True,
+        validators=[validate_dns_subdomain],
+        help_text=_(
+            "Ingress classes only: the cert-manager ClusterIssuer that issues a certificate to each https, wss "
+            "or grpc route that asks for one instead of choosing a TLS secret. Empty: routes choose a secret."
+        ),
+    )
     http2 = models.BooleanField(_("HTTP/2"), default=True, help_text=_("Needed by gRPC routes."))
     allow_snippets = models.BooleanField(
         _("allow snippet annotations"),
@@ -170,12 +181,38 @@ class Gateway(models.Model):
             }
             if missing:
                 raise ValidationError(missing)
+        self._clean_cluster_issuer()
         if not self.ingress_class and self.name:
             self.ingress_class = self.default_ingress_class()
             try:
                 validate_dns_subdomain(self.ingress_class)
             except ValidationError as exc:
                 raise ValidationError({"ingress_class": exc.messages}) from None
+
+    def _clean_cluster_issuer(self) -> None:
+        if self.cluster_issuer and self.is_gateway_api:
+            raise ValidationError(
+                {
+                    "cluster_issuer": _(
+                        "A Gateway API gateway's certificate belongs to its HTTPS listener: leave this empty."
+                    )
+                }
+            )
+        if not self.cluster_issuer and self.pk is not None:
+            asking = self.routes.filter(tls_source=manifest.TLS_FROM_CERT_MANAGER).count()
+            if asking:
+                raise ValidationError(
+                    {
+                        "cluster_issuer": ngettext(
+                            "%(count)d route gets its certificate from this issuer: "
+                            "give it a TLS secret before removing the issuer.",
+                            "%(count)d routes get their certificate from this issuer: "
+                            "give them a TLS secret before removing the issuer.",
+                            asking,
+                        )
+                        % {"count": asking}
+                    }
+                )
 
     @property
     def is_gateway_api(self) -> bool:

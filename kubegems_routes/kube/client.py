@@ -72,16 +72,19 @@ class ServicePort:
 
 @dataclass(frozen=True)
 class SecretMeta:
-    """What the console knows of a TLS Secret: its name and, where cert-manager wrote them, the names it covers."""
+    """What the console knows of a TLS Secret: its name and, where cert-manager wrote them, the names it
+    covers and the Certificate it was issued for."""
 
     name: str
     alt_names: tuple[str, ...] | None = None  # cert-manager.io/alt-names; None when not said
+    certificate: str = ""  # cert-manager.io/certificate-name; empty when cert-manager did not write it
 
     @classmethod
     def of(cls, metadata: Manifest) -> SecretMeta:
-        said = (metadata.get("annotations") or {}).get("cert-manager.io/alt-names")
+        annotations = metadata.get("annotations") or {}
+        said = annotations.get("cert-manager.io/alt-names")
         names = tuple(n.strip().lower() for n in said.split(",") if n.strip()) if said is not None else None
-        return cls(str(metadata.get("name", "")), names)
+        return cls(str(metadata.get("name", "")), names, str(annotations.get("cert-manager.io/certificate-name", "")))
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,21 @@ class KubeClient:
     def get_ingress(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", _ingress_path(namespace, name))
 
+    def find_certificate(self, namespace: str, name: str) -> Manifest | None:
+        """cert-manager's Certificate of this name, or None when there is none.
+
+        A list by name, not a get: a get answers 404 both for a missing Certificate and for an API
+        server that does not serve cert-manager.io/v1 (its CRDs not installed); a list answers 404
+        only for the latter, which raises NotFound.
+        """
+        data = self.request(
+            "GET",
+            f"{CERT_MANAGER_API}/namespaces/{_q(namespace)}/certificates",
+            query={"fieldSelector": f"metadata.name={name}"},
+        )
+        items = data.get("items") or []
+        return items[0] if items else None
+
     def list_ingresses(
         self, namespace: str | None = None, *, label_selector: str | None = None, cached: bool = False
     ) -> list[Manifest]:
@@ -440,7 +458,8 @@ class KubeClient:
 
     def crd_established(self, name: str) -> bool:
         crd = self.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{_q(name)}")
-        conditions = crd.get("status", {}).get("conditions", [])
+        # Null until the API server has looked at a new CRD (seen with cert-manager's).
+        conditions = (crd.get("status") or {}).get("conditions") or []
         return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
     def create(self, path: str, manifest: Manifest) -> Manifest:
@@ -483,6 +502,7 @@ def _ingress_path(namespace: str, name: str) -> str:
 
 
 GATEWAY_API = "/apis/gateway.networking.k8s.io/v1"
+CERT_MANAGER_API = "/apis/cert-manager.io/v1"
 # Route kinds of Gateway API the console writes, and their resources.
 GATEWAY_ROUTE_KINDS = {"HTTPRoute": "httproutes", "GRPCRoute": "grpcroutes"}
 

@@ -44,6 +44,12 @@ class HostNotAllowed(RouteError):
 
 
 @dataclass
+class CertificateConflict(RouteError):
+    """The Secret cert-manager would write the route's certificate into is another's (a route's, or a Secret
+    cert-manager did not issue for this route): it would be overwritten."""
+
+
+@dataclass
 class StaleEdit(RouteError):
     """The Ingress changed since the edit started; nothing was written. ``diff`` is empty when it was deleted."""
 

@@ -28,6 +28,7 @@ from kubegems_routes.lib.validators import validate_annotation_key, validate_pat
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import PathType, Route, route_spec
 from kubegems_routes.routes.services import RouteValues
+from kubegems_routes.routes.tls import certificate_conflict
 from kubegems_routes.tenancy.models import Environment
 
 SNIPPET_KEY = re.compile(r"(^|/)([-\w.]*-)?snippets?$")
@@ -56,9 +57,12 @@ class RouteForm(forms.ModelForm[Route]):
 
     class Meta:
         model = Route
-        fields = ["name", "gateway", "host", "protocol", "tls_secret"]
+        fields = ["name", "gateway", "host", "protocol", "tls_secret", "tls_source"]
         field_classes = {"gateway": GatewayChoiceField}
-        widgets = {"tls_secret": forms.TextInput(attrs={"list": "tls-secret-options", "autocomplete": "off"})}
+        widgets = {
+            "tls_secret": forms.TextInput(attrs={"list": "tls-secret-options", "autocomplete": "off"}),
+            "tls_source": forms.RadioSelect,
+        }
 
     def __init__(self, *args: Any, environment: Environment, action_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,6 +75,17 @@ class RouteForm(forms.ModelForm[Route]):
             # secret, the gateway decides the host's domain.
             gateway.widget = HtmxSelect(f"{action_url}gateway/", "#host-field")
             protocol.widget = HtmxSelect(f"{action_url}secret/", "#secret-field", choices=protocol.choices)
+            # Only the part under the radios is swapped: the radio keeps its focus.
+            self.fields["tls_source"].widget.attrs.update(
+                {
+                    "hx-post": f"{action_url}certificate/",
+                    "hx-trigger": "change",
+                    "hx-target": "#tls-detail",
+                    "hx-swap": "outerHTML",
+                }
+            )
+        # Offered only where the gateway names a ClusterIssuer; a post without it chose a secret.
+        self.fields["tls_source"].required = False
         gateway.queryset = Gateway.objects.for_environment(environment).select_related("tenant")
         gateway.empty_label = None
         self.fields["host"].widget.attrs["placeholder"] = _("random from the gateway's default domain")
@@ -84,6 +99,9 @@ class RouteForm(forms.ModelForm[Route]):
 
     def clean_host(self) -> str:
         return str(self.cleaned_data.get("host") or "").strip().lower()
+
+    def clean_tls_source(self) -> str:
+        return str(self.cleaned_data.get("tls_source") or manifest.TLS_FROM_SECRET)
 
     def clean_resource_version(self) -> str:
         value = str(self.cleaned_data.get("resource_version") or "")
@@ -104,20 +122,45 @@ class RouteForm(forms.ModelForm[Route]):
         cleaned = super().clean() or {}
         protocol = cleaned.get("protocol")
         gateway: Gateway | None = cleaned.get("gateway")
+        certificate = cleaned.get("tls_source") == manifest.TLS_FROM_CERT_MANAGER
         if gateway is not None and gateway.is_gateway_api:
             # The certificate is on the Gateway's HTTPS listener, not on the route.
             cleaned["tls_secret"] = ""
+            cleaned["tls_source"] = manifest.TLS_FROM_SECRET
+        elif protocol and manifest.needs_tls(protocol) and certificate:
+            self._clean_certificate(cleaned, gateway)
         elif protocol and manifest.needs_tls(protocol):
             if not cleaned.get("tls_secret") and "tls_secret" not in self.errors:
                 self.add_error("tls_secret", _("%(protocol)s needs a TLS secret.") % {"protocol": protocol})
         else:
             cleaned["tls_secret"] = ""
+            cleaned["tls_source"] = manifest.TLS_FROM_SECRET
         if protocol == manifest.GRPC and gateway is not None and not gateway.http2:
             self.add_error(
                 "protocol",
                 _("gRPC needs HTTP/2, and gateway %(gateway)s does not serve HTTP/2.") % {"gateway": gateway.name},
             )
         return cleaned
+
+    def _clean_certificate(self, cleaned: dict[str, Any], gateway: Gateway | None) -> None:
+        """cert-manager writes the certificate into a Secret named after the route, which must be free."""
+        if gateway is not None and not gateway.cluster_issuer:
+            self.add_error(
+                "tls_source",
+                _("Gateway %(gateway)s names no cert-manager ClusterIssuer: choose a TLS secret.")
+                % {"gateway": gateway.name},
+            )
+            return
+        # The secret field is not used (the posted value is whatever was typed before choosing cert-manager).
+        self.errors.pop("tls_secret", None)
+        name = cleaned.get("name") or self.instance.name
+        if not name:
+            return
+        cleaned["tls_secret"] = manifest.certificate_secret_name(name)
+        # Routes only here (no cluster call in a form); the save checks the namespace's Secrets too.
+        conflict = certificate_conflict(Route(environment=self.environment, name=name), None)
+        if conflict:
+            self.add_error("tls_source", conflict)
 
 
 class PathForm(forms.Form):
@@ -337,6 +380,13 @@ class RouteEditor:
         value = self.value("protocol")
         return value if value in manifest.PROTOCOLS else manifest.HTTP
 
+    def tls_source(self) -> str:
+        """cert-manager when chosen and the gateway offers it (an ingress class naming a ClusterIssuer)."""
+        gateway = self.gateway
+        offered = gateway is not None and not gateway.is_gateway_api and bool(gateway.cluster_issuer)
+        chosen = self.value("tls_source") == manifest.TLS_FROM_CERT_MANAGER
+        return manifest.TLS_FROM_CERT_MANAGER if offered and chosen else manifest.TLS_FROM_SECRET
+
     @functools.cached_property
     def gateways(self) -> list[Gateway]:
         field = self.form.fields["gateway"]
@@ -377,6 +427,7 @@ class RouteEditor:
             host=self.value("host").strip().lower() or host,
             protocol=self.protocol(),
             tls_secret=self.value("tls_secret"),
+            tls_source=self.tls_source(),
             backends=tuple(_backend(row) for row in self._rows_as_typed(self.paths, PATH_FIELDS)),
             annotations=annotations,
         )
@@ -396,6 +447,17 @@ class RouteEditor:
                     % {"gateway": gateway.name},
                 )
                 valid = False
+        if self.form.cleaned_data.get("tls_source") == manifest.TLS_FROM_CERT_MANAGER:
+            for form, key in zip(self.annotations.forms, keys, strict=False):
+                if key in (manifest.CLUSTER_ISSUER, manifest.ISSUER):
+                    form.add_error(
+                        "key",
+                        _(
+                            "The gateway's ClusterIssuer issues this route's certificate: remove this annotation, "
+                            "or choose a TLS secret instead of cert-manager."
+                        ),
+                    )
+                    valid = False
         if gateway is not None and gateway.is_gateway_api:
             for row in self.paths.forms:
                 if getattr(row, "cleaned_data", {}).get("path_type") not in (None, *manifest.GATEWAY_PATH_TYPES):
@@ -430,6 +492,7 @@ class RouteEditor:
             tls_secret=data["tls_secret"],
             backends=tuple(_backend(f.cleaned_data) for f in self.paths.forms),
             annotations=self._annotation_dict(),
+            tls_source=data["tls_source"],
         )
 
     def add_error(self, field: str | None, message: str, row: int | None = None) -> None:

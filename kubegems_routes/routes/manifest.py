@@ -26,6 +26,13 @@ LABEL_ROUTE = "kubegems.io/route"
 
 WEBSOCKET_SERVICES = "nginx.org/websocket-services"
 GRPC_SERVICES = "nginx.org/grpc-services"
+# cert-manager's ingress-shim issues a certificate for an Ingress carrying this annotation: a
+# Certificate named after spec.tls[].secretName, for spec.tls[].hosts, written into that Secret.
+CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
+ISSUER = "cert-manager.io/issuer"
+
+# Where a TLS route's certificate comes from: a Secret the user chose, or cert-manager.
+TLS_FROM_SECRET, TLS_FROM_CERT_MANAGER = "secret", "cert-manager"
 
 HTTP, HTTPS, WS, WSS, GRPC = "http", "https", "ws", "wss", "grpc"
 PROTOCOLS = (HTTP, HTTPS, WS, WSS, GRPC)
@@ -46,6 +53,23 @@ _DIGITS = re.compile(r"^[0-9]+$")
 
 def needs_tls(protocol: str) -> bool:
     return protocol in TLS_PROTOCOLS
+
+
+def certificate_secret_name(route_name: str) -> str:
+    """The Secret cert-manager writes a route's certificate into (and names its Certificate after).
+
+    A route's name is a DNS subdomain of at most 63 characters, so this one is too.
+    """
+    return f"{route_name}-tls"
+
+
+def tls_secret_for(route_name: str, protocol: str, tls_source: str, chosen: str) -> str:
+    """The Secret a route's Ingress names: none without TLS, cert-manager's, or the one the user chose."""
+    if not needs_tls(protocol):
+        return ""
+    if tls_source == TLS_FROM_CERT_MANAGER:
+        return certificate_secret_name(route_name)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -102,6 +126,9 @@ class RouteSpec:
     parent: GatewayParent | None = None
     # (service, port name) -> number, from the Services: backendRefs take numbers.
     port_numbers: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Set when a TLS route asks cert-manager for its certificate (ingress-class gateways only):
+    # the Ingress names this ClusterIssuer, and tls_secret is the Secret cert-manager writes.
+    cluster_issuer: str = ""
 
     @property
     def host_scope(self) -> str:
@@ -129,8 +156,15 @@ def protocol_annotations(protocol: str, services: list[str] | tuple[str, ...]) -
     return {key: ",".join(unique)} if unique else {}
 
 
+def certificate_annotations(spec: RouteSpec) -> dict[str, str]:
+    """What asks cert-manager for the route's certificate, or nothing."""
+    if not spec.cluster_issuer or spec.parent is not None or not needs_tls(spec.protocol):
+        return {}
+    return {CLUSTER_ISSUER: spec.cluster_issuer}
+
+
 def effective_annotations(spec: RouteSpec) -> dict[str, str]:
-    """Gateway defaults, then protocol-generated, then the user's own: later wins.
+    """Gateway defaults, then protocol-generated and the certificate's issuer, then the user's own: later wins.
 
     Gateway API needs no annotation for WebSocket or gRPC (an HTTPRoute carries
     the upgrade; gRPC has its own kind), so none is generated there.
@@ -138,6 +172,7 @@ def effective_annotations(spec: RouteSpec) -> dict[str, str]:
     merged: dict[str, str] = dict(spec.gateway_annotations)
     if spec.parent is None:
         merged.update(protocol_annotations(spec.protocol, [b.service for b in spec.backends]))
+        merged.update(certificate_annotations(spec))
     merged.update(spec.annotations)
     return merged
 

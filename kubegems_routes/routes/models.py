@@ -12,7 +12,7 @@ from kubegems_routes.routes import manifest
 from kubegems_routes.routes.claims import HostClaim
 from kubegems_routes.tenancy.models import Environment
 
-__all__ = ["AuditEntry", "HostClaim", "PathType", "Protocol", "Route", "RoutePath", "route_spec"]
+__all__ = ["AuditEntry", "HostClaim", "PathType", "Protocol", "Route", "RoutePath", "TlsSource", "route_spec"]
 
 
 class Protocol(models.TextChoices):
@@ -21,6 +21,11 @@ class Protocol(models.TextChoices):
     WS = manifest.WS, _("WebSocket (ws)")
     WSS = manifest.WSS, _("WebSocket over TLS (wss)")
     GRPC = manifest.GRPC, "gRPC"
+
+
+class TlsSource(models.TextChoices):
+    SECRET = manifest.TLS_FROM_SECRET, _("A TLS secret of this namespace")
+    CERT_MANAGER = manifest.TLS_FROM_CERT_MANAGER, _("A certificate from cert-manager")
 
 
 class PathType(models.TextChoices):
@@ -51,12 +56,23 @@ class Route(models.Model):
         validators=[validate_dns_subdomain],
         help_text=_("A kubernetes.io/tls Secret of this namespace; it may be created later (cert-manager)."),
     )
+    tls_source = models.CharField(
+        _("TLS certificate"),
+        max_length=16,
+        choices=TlsSource.choices,
+        default=TlsSource.SECRET,
+        help_text=_("cert-manager is offered where the gateway names a ClusterIssuer."),
+    )
     annotations = models.JSONField(_("annotations"), default=dict, blank=True)
     resource_version = models.CharField(_("resource version"), max_length=64, blank=True, editable=False)
     # The gateway's default annotations when the route was last applied: a later change to them is
     # the admin's (shown as "gateway defaults changed"), not drift.
     applied_gateway_annotations = models.JSONField(
         _("gateway defaults last applied"), default=dict, blank=True, editable=False
+    )
+    # Likewise the gateway's ClusterIssuer, for a route that asks cert-manager for its certificate.
+    applied_cluster_issuer = models.CharField(
+        _("ClusterIssuer last applied"), max_length=253, blank=True, editable=False
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -100,6 +116,11 @@ class Route(models.Model):
     def uses_tls(self) -> bool:
         return manifest.needs_tls(self.protocol)
 
+    @property
+    def uses_certificate(self) -> bool:
+        """Its certificate comes from cert-manager (into ``tls_secret``, named after the route)."""
+        return self.uses_tls and self.tls_source == TlsSource.CERT_MANAGER
+
     def backends(self) -> tuple[manifest.Backend, ...]:
         return tuple(p.backend() for p in self.paths.all())
 
@@ -108,11 +129,12 @@ class Route(models.Model):
         port_numbers: dict[tuple[str, str], int] | None = None,
         *,
         gateway_annotations: dict[str, str] | None = None,
+        cluster_issuer: str | None = None,
     ) -> manifest.RouteSpec:
         """What this route becomes, given its gateway and environment (pure data).
 
         ``port_numbers`` resolves port names for a Gateway API gateway, whose backendRefs take numbers;
-        ``gateway_annotations`` stands in for the gateway's current defaults.
+        ``gateway_annotations`` and ``cluster_issuer`` stand in for the gateway's current ones.
         """
         return route_spec(
             port_numbers=port_numbers,
@@ -122,14 +144,20 @@ class Route(models.Model):
             host=self.host,
             protocol=self.protocol,
             tls_secret=self.tls_secret,
+            tls_source=self.tls_source,
             backends=self.backends(),
             annotations=self.annotations,
             gateway_annotations=gateway_annotations,
+            cluster_issuer=cluster_issuer,
         )
 
     def applied_spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
-        """The route as last applied: with the gateway defaults of that time."""
-        return self.spec(port_numbers, gateway_annotations=self.applied_gateway_annotations)
+        """The route as last applied: with the gateway defaults and ClusterIssuer of that time."""
+        return self.spec(
+            port_numbers,
+            gateway_annotations=self.applied_gateway_annotations,
+            cluster_issuer=self.applied_cluster_issuer,
+        )
 
     def sync_with(self, live: dict[str, object] | None, port_numbers: dict[tuple[str, str], int] | None = None) -> str:
         """The cluster's state of this route, given its live object (None: missing).
@@ -187,16 +215,20 @@ def route_spec(
     tls_secret: str,
     backends: tuple[manifest.Backend, ...],
     annotations: dict[str, str],
+    tls_source: str = manifest.TLS_FROM_SECRET,
     port_numbers: dict[tuple[str, str], int] | None = None,
     gateway_annotations: dict[str, str] | None = None,
+    cluster_issuer: str | None = None,
 ) -> manifest.RouteSpec:
     project = environment.project
+    certificate = tls_source == manifest.TLS_FROM_CERT_MANAGER and manifest.needs_tls(protocol)
     return manifest.RouteSpec(
         name=name,
         namespace=environment.namespace,
         host=host,
         protocol=protocol,
-        tls_secret=tls_secret if manifest.needs_tls(protocol) else "",
+        tls_secret=manifest.tls_secret_for(name, protocol, tls_source, tls_secret),
+        cluster_issuer=(gateway.cluster_issuer if cluster_issuer is None else cluster_issuer) if certificate else "",
         ingress_class=gateway.ingress_class,
         backends=backends,
         gateway_annotations=gateway.annotation_dict() if gateway_annotations is None else dict(gateway_annotations),

@@ -28,6 +28,7 @@ from kubegems_routes.lib.hosts import is_random_host_of, random_host
 from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
+    CertificateConflict,
     ClusterUnavailable,
     FieldProblem,
     HostNotAllowed,
@@ -42,6 +43,7 @@ from kubegems_routes.routes.errors import (
 )
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, route_conflicts
+from kubegems_routes.routes.tls import certificate_conflict, secrets_of
 from kubegems_routes.tenancy.models import Environment
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class RouteValues:
     tls_secret: str
     backends: tuple[manifest.Backend, ...]
     annotations: dict[str, str] = field(default_factory=dict)
+    tls_source: str = manifest.TLS_FROM_SECRET
 
 
 def unique_random_host(gateway: Gateway) -> str:
@@ -140,7 +143,9 @@ def _store(route: Route, values: RouteValues, user: User) -> None:
     route.gateway = values.gateway
     route.host = values.host
     route.protocol = values.protocol
-    route.tls_secret = values.tls_secret if manifest.needs_tls(values.protocol) else ""
+    certificate = values.tls_source == manifest.TLS_FROM_CERT_MANAGER and manifest.needs_tls(values.protocol)
+    route.tls_source = manifest.TLS_FROM_CERT_MANAGER if certificate else manifest.TLS_FROM_SECRET
+    route.tls_secret = manifest.tls_secret_for(route.name, values.protocol, route.tls_source, values.tls_secret)
     route.annotations = dict(values.annotations)
     route.updated_by = user
     if route.pk is None:
@@ -165,6 +170,10 @@ def save_route(
     refusal = host_refusal(values.gateway, route.environment.project.tenant_id, host)
     if refusal:
         raise HostNotAllowed(refusal)
+    if values.tls_source == manifest.TLS_FROM_CERT_MANAGER and manifest.needs_tls(values.protocol):
+        conflict = certificate_conflict(route, secrets_of(route.environment))
+        if conflict:
+            raise CertificateConflict(conflict)
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
@@ -287,8 +296,11 @@ def _put_back(client: KubeClient, name: str, previous: manifest.RouteSpec, writt
 def _record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:
     route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
     route.applied_gateway_annotations = route.gateway.annotation_dict()
+    route.applied_cluster_issuer = route.gateway.cluster_issuer if route.uses_certificate else ""
     Route.objects.filter(pk=route.pk).update(
-        resource_version=route.resource_version, applied_gateway_annotations=route.applied_gateway_annotations
+        resource_version=route.resource_version,
+        applied_gateway_annotations=route.applied_gateway_annotations,
+        applied_cluster_issuer=route.applied_cluster_issuer,
     )
     AuditEntry.objects.create(
         environment=route.environment, route_name=route.name, action=action, user=user, manifest=body
@@ -451,6 +463,17 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
     else:
         protocol = manifest.HTTPS if tls else manifest.HTTP
     generated = manifest.protocol_annotations(protocol, [b.service for b in backends])
+    secret = (tls[0].get("secretName") or "") if tls else ""
+    name = str(ingress.get("metadata", {}).get("name", ""))
+    # Asking the gateway's ClusterIssuer for a Secret named as the console names it: a route's certificate.
+    certificate = bool(
+        tls
+        and gateway.cluster_issuer
+        and annotations.get(manifest.CLUSTER_ISSUER) == gateway.cluster_issuer
+        and secret == manifest.certificate_secret_name(name)
+    )
+    if certificate:
+        generated = {**generated, manifest.CLUSTER_ISSUER: gateway.cluster_issuer}
     # Keep only what differs from the gateway's defaults and the protocol's own:
     # the rest comes back by itself when the route is built.
     base = {**gateway.annotation_dict(), **generated}
@@ -458,9 +481,10 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
         gateway=gateway,
         host=rules[0].get("host", ""),
         protocol=protocol,
-        tls_secret=(tls[0].get("secretName") or "") if tls else "",
+        tls_secret=secret,
         backends=tuple(backends),
         annotations={k: v for k, v in annotations.items() if base.get(k) != v},
+        tls_source=manifest.TLS_FROM_CERT_MANAGER if certificate else manifest.TLS_FROM_SECRET,
     )
 
 

@@ -28,7 +28,9 @@ from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
+from kubegems_routes.routes.certificates import read_certificate
 from kubegems_routes.routes.errors import (
+    CertificateConflict,
     ClusterUnavailable,
     HostNotAllowed,
     HostTaken,
@@ -130,7 +132,7 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     tls_routes = [r for r in page.object_list if r.uses_tls and r.tls_secret]
     secrets = secrets_of(environment) if tls_routes and live is not None else None
     for route in tls_routes:
-        route.tls = tls_state(secrets, route.tls_secret, route.host)
+        route.tls = tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate)
     unmanaged: list[str] = []
     if unlabelled and not query:
         known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
@@ -254,7 +256,15 @@ class _FormPage:
 
 
 def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[str, Any]:
-    gateway_api = editor.gateway is not None and editor.gateway.is_gateway_api
+    gateway = editor.gateway
+    gateway_api = gateway is not None and gateway.is_gateway_api
+    tls = manifest.needs_tls(editor.protocol()) and not gateway_api
+    # Offered where the gateway names a ClusterIssuer; still shown with an error on it (gateway changed).
+    certificate_offered = tls and (
+        bool(gateway and gateway.cluster_issuer) or bool(editor.form.errors.get("tls_source"))
+    )
+    certificate_chosen = tls and editor.tls_source() == manifest.TLS_FROM_CERT_MANAGER
+    name = editor.value("name") or page.route.name
     return {
         "environment": page.environment,
         "editor": editor,
@@ -262,8 +272,13 @@ def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[st
         "route": page.route if page.route.pk else None,
         "form_url": page.form_url,
         "action_url": page.action_url,
-        "needs_tls": manifest.needs_tls(editor.protocol()) and not gateway_api,
+        "needs_tls": tls,
         "certificate_on_listener": manifest.needs_tls(editor.protocol()) and gateway_api,
+        "certificate_offered": certificate_offered,
+        "certificate_chosen": certificate_chosen,
+        "tls_source": editor.tls_source(),
+        "cluster_issuer": gateway.cluster_issuer if gateway is not None else "",
+        "certificate_secret": manifest.certificate_secret_name(name) if name else "",
         "host_warning": editor.host_warning(),
         "section": "routes",
         **extra,
@@ -345,7 +360,16 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
             conflict_diff = _put_on_form(request, editor, page.route, exc)
         else:
             messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
-            if saved.uses_tls and saved.tls_secret:
+            if saved.uses_certificate:
+                messages.info(
+                    request,
+                    _(
+                        "cert-manager issues the certificate for %(host)s into Secret %(secret)s "
+                        "(ClusterIssuer %(issuer)s); the route's page shows when it is ready."
+                    )
+                    % {"host": saved.host, "secret": saved.tls_secret, "issuer": saved.gateway.cluster_issuer},
+                )
+            elif saved.uses_tls and saved.tls_secret:
                 warning = tls_warning(secrets_of(page.environment), saved.tls_secret, saved.host)
                 if warning:
                     messages.warning(request, warning)
@@ -389,6 +413,8 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
         return exc.diff or _("The Ingress was deleted meanwhile.")
     elif isinstance(exc, KindSwitch):
         editor.add_error("gateway", exc.message)
+    elif isinstance(exc, CertificateConflict):
+        editor.add_error("tls_source", exc.message)
     elif isinstance(exc, RefusedByCluster):
         for problem in exc.problems:
             editor.add_error(problem.field, problem.message, problem.row)
@@ -433,6 +459,11 @@ def _preview(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Cha
 
 def _secret(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
     return _Change("secret")
+
+
+def _certificate(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    """A TLS secret or cert-manager: what is under the choice follows it."""
+    return _Change("tls-detail")
 
 
 def _gateway_changed(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
@@ -497,6 +528,7 @@ def _chosen(state: FormState, gateways: list[Gateway]) -> Gateway | None:
 FORM_ACTIONS: dict[str, tuple[Callable[[FormState, QueryDict, list[Gateway]], _Change], bool]] = {
     "preview": (_preview, False),
     "secret": (_secret, False),
+    "certificate": (_certificate, False),
     "gateway": (_gateway_changed, False),
     "random-host": (_random_host, False),
     "add-path": (_add_path, True),
@@ -595,6 +627,10 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     else:
         status = route_status(ingress)
     secrets = secrets_of(environment) if route.uses_tls and route.tls_secret and not cluster_error else None
+    # Read here, once: None when cert-manager's CRDs are not installed (nothing said then).
+    certificate = (
+        read_certificate(environment, route.tls_secret) if route.uses_certificate and not cluster_error else None
+    )
     return render(
         request,
         "routes/route_detail.html",
@@ -612,8 +648,9 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
-            "tls": tls_state(secrets, route.tls_secret, route.host),
-            "tls_warning": tls_warning(secrets, route.tls_secret, route.host),
+            "tls": tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
+            "tls_warning": tls_warning(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
+            "certificate": certificate,
             "drift_diff": (
                 drift.diff(expected, ingress, "the route", "the cluster")
                 if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
