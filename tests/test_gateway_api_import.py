@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
-from kubegems_routes.routes.models import AuditEntry, Route
+from kubegems_routes.routes import manifest
+from kubegems_routes.routes.models import AuditEntry, Route, route_spec
+from kubegems_routes.routes.services import values_from_gateway_route
 from tests.helpers import gateway_api_gateway, route_data
 
 pytestmark = pytest.mark.django_db
@@ -299,7 +301,7 @@ def test_take_over_refuses_a_grpcroute_changed_beyond_the_form_and_keeps_the_rou
     changed = kube.replace_gateway_route("GRPCRoute", namespace, "shop", live)
 
     response = operator_client.post(reverse("routes:takeover", args=[environment.pk, "shop"]), follow=True)
-    assert "cannot express headers" in response.content.decode()
+    assert "cannot express spec.rules[0].matches[0].headers" in response.content.decode()
     assert Route.objects.get(pk=route.pk).resource_version == route.resource_version
     assert (
         kube.get_gateway_route("GRPCRoute", namespace, "shop")["metadata"]["resourceVersion"]
@@ -325,3 +327,56 @@ def test_an_imported_route_in_another_namespace_is_not_listed(operator_client, e
     }
     _write(kube, elsewhere, "HTTPRoute", "theirs", spec)
     assert _listing(operator_client, environment).context["unmanaged"] == []
+
+
+# -- the read-back on its own: what the console builds reads back as the route it was built from ---------
+
+
+def test_parent_scopes_default_the_namespace_and_skip_other_kinds_of_parent():
+    obj = {
+        "metadata": {"namespace": "team"},
+        "spec": {
+            "parentRefs": [
+                {"name": "own"},
+                {"namespace": "platform", "name": "edge", "group": GROUP, "kind": "Gateway"},
+                {"name": "svc", "group": "", "kind": "Service"},
+            ]
+        },
+    }
+    assert manifest.parent_scopes(obj) == {"team/own", "platform/edge"}
+
+
+@pytest.mark.parametrize(
+    ("protocol", "read_back"),
+    [("http", "http"), ("https", "https"), ("ws", "http"), ("wss", "https"), ("grpc", "grpc")],
+)
+def test_what_the_console_builds_reads_back_as_the_same_route(protocol, read_back, environment, edge):
+    grpc = protocol == "grpc"
+    backends = (
+        manifest.Backend(
+            path="/pkg.Svc/Get" if grpc else "/api", path_type="Prefix" if grpc else "Exact", service="api", port="8080"
+        ),
+        manifest.Backend(path="/", service="web", port="80"),
+    )
+    spec = route_spec(
+        environment=environment,
+        gateway=edge,
+        name="shop",
+        host="shop.acme.example.com",
+        protocol=protocol,
+        tls_secret="",
+        backends=backends,
+        annotations={"example.com/owner": "shop"},
+    )
+    values = values_from_gateway_route(manifest.build(spec), environment)
+    assert (values.gateway, values.host, values.protocol, values.tls_secret) == (
+        edge,
+        "shop.acme.example.com",
+        read_back,
+        "",
+    )
+    assert values.backends == backends
+    assert values.annotations == {"example.com/owner": "shop"}
+    # A take-over keeps the route's WebSocket protocol where the listener agrees.
+    current = Route.objects.create(environment=environment, gateway=edge, name="shop", protocol=protocol)
+    assert values_from_gateway_route(manifest.build(spec), environment, current=current).protocol == protocol
