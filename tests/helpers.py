@@ -156,3 +156,22 @@ class FreezableProxy:
             for down, up, _frozen in self._connections:
                 down.close()
                 up.close()
+
+
+def gateway_api_gateway(environment: Environment, name: str = "edge", **fields: object) -> Gateway:
+    """A Gateway API gateway of the environment's tenant, attached to a Gateway of its own for this test's
+    namespace (routes of earlier tests stay in the shared cluster and would own the hosts)."""
+    values: dict = {
+        "cluster": environment.cluster,
+        "tenant": environment.project.tenant,
+        "name": name,
+        "kind": Gateway.Kind.GATEWAY_API,
+        "gateway_namespace": "platform",
+        "gateway_name": f"{name}-{environment.namespace}",
+        "http_listener": "http",
+        "https_listener": "https",
+        "default_domain": "*.edge.example.com",
+        "extra_domains": "*.acme.example.com",
+    }
+    values.update(fields)
+    return Gateway.objects.create(**values)

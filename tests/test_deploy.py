@@ -284,7 +284,7 @@ def test_the_whole_flow_works_under_the_shipped_rbac(sa_user_client, sa_environm
     # Import an Ingress made outside the console.
     legacy = ingress(ns, name="legacy", host="legacy.acme.example.com", ingress_class=gateway.ingress_class)
     kube.create_ingress(ns, legacy)
-    assert sa_user_client.get(reverse("routes:list", args=[env.pk])).context["unmanaged"] == ["legacy"]
+    assert sa_user_client.get(reverse("routes:list", args=[env.pk])).context["unmanaged"] == [("Ingress", "legacy")]
     imported = sa_user_client.post(reverse("routes:import", args=[env.pk]), {"name": "legacy"})
     assert imported["Location"] == reverse("routes:detail", args=[env.pk, "legacy"])
 

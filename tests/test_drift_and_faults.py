@@ -77,7 +77,7 @@ def test_unmanaged_ingress_is_listed_and_can_be_imported(operator_client, enviro
     )
     kube.create_ingress(environment.namespace, body)
     _states, listing = _sync_on_list(operator_client, environment)
-    assert listing.context["unmanaged"] == ["legacy"]
+    assert listing.context["unmanaged"] == [("Ingress", "legacy")]
 
     response = operator_client.post(reverse("routes:import", args=[environment.pk]), {"name": "legacy"})
     assert response["Location"] == reverse("routes:detail", args=[environment.pk, "legacy"])

@@ -196,7 +196,7 @@ def test_edit_drift_reapply_and_delete_on_a_gateway_api_route(operator_client, e
     assert not Route.objects.filter(pk=route.pk).exists()
 
 
-def test_moving_a_route_between_gateway_kinds_is_refused_and_changes_nothing(
+def test_moving_a_route_between_gateway_kinds_without_confirming_is_refused_and_changes_nothing(
     operator_client, environment, edge, kube: KubeClient
 ):
     _save(operator_client, environment, _public(environment))
@@ -204,7 +204,8 @@ def test_moving_a_route_between_gateway_kinds_is_refused_and_changes_nothing(
     version = operator_client.get(edit_url).context["form"]["resource_version"].value()
     response = operator_client.post(edit_url, route_data(edge, resource_version=version))
     assert response.status_code == 200
-    assert "cannot move between" in str(response.context["form"].errors["gateway"])
+    # The switch itself, confirmed: tests/test_route_kind_switch.py.
+    assert "deletes Ingress shop and creates HTTPRoute shop" in str(response.context["form"].errors["switch_to"])
     assert Route.objects.get(name="shop").gateway == _public(environment)
     kube.get_ingress(environment.namespace, "shop")
     with pytest.raises(NotFound):

@@ -381,9 +381,10 @@ class KubeClient:
         """PUT; a manifest carrying metadata.resourceVersion fails with Conflict if stale."""
         return self.request("PUT", _ingress_path(namespace, name), body=manifest)
 
-    def delete_ingress(self, namespace: str, name: str, *, missing_ok: bool = True) -> None:
+    def delete_ingress(self, namespace: str, name: str, *, missing_ok: bool = True, resource_version: str = "") -> None:
+        """``resource_version``: delete only that version (Conflict if it changed since)."""
         try:
-            self.request("DELETE", _ingress_path(namespace, name))
+            self.request("DELETE", _ingress_path(namespace, name), body=_delete_options(resource_version))
         except NotFound:
             if not missing_ok:
                 raise
@@ -406,11 +407,12 @@ class KubeClient:
             return self.replace_ingress(namespace, name, manifest)
         return self.replace_gateway_route(kind, namespace, name, manifest)
 
-    def delete_route_object(self, kind: str, namespace: str, name: str) -> None:
+    def delete_route_object(self, kind: str, namespace: str, name: str, *, resource_version: str = "") -> None:
+        """Already gone is fine; ``resource_version``: delete only that version (Conflict if it changed since)."""
         if kind == "Ingress":
-            self.delete_ingress(namespace, name)
+            self.delete_ingress(namespace, name, resource_version=resource_version)
         else:
-            self.delete_gateway_route(kind, namespace, name)
+            self.delete_gateway_route(kind, namespace, name, resource_version=resource_version)
 
     # -- Gateway API routes ------------------------------------------------------
 
@@ -433,9 +435,11 @@ class KubeClient:
         """PUT; a manifest carrying metadata.resourceVersion fails with Conflict if stale."""
         return self.request("PUT", _gateway_route_path(kind, namespace, name), body=manifest)
 
-    def delete_gateway_route(self, kind: str, namespace: str, name: str, *, missing_ok: bool = True) -> None:
+    def delete_gateway_route(
+        self, kind: str, namespace: str, name: str, *, missing_ok: bool = True, resource_version: str = ""
+    ) -> None:
         try:
-            self.request("DELETE", _gateway_route_path(kind, namespace, name))
+            self.request("DELETE", _gateway_route_path(kind, namespace, name), body=_delete_options(resource_version))
         except NotFound:
             if not missing_ok:
                 raise
@@ -511,6 +515,12 @@ def _gateway_route_path(kind: str, namespace: str, name: str = "") -> str:
     resource = GATEWAY_ROUTE_KINDS[kind]
     path = f"{GATEWAY_API}/namespaces/{_q(namespace)}/{resource}"
     return f"{path}/{_q(name)}" if name else path
+
+
+def _delete_options(resource_version: str) -> Manifest | None:
+    if not resource_version:
+        return None
+    return {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
 
 
 def _version_of(obj: Manifest) -> dict[str, str]:

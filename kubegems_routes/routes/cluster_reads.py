@@ -73,3 +73,18 @@ def controller_statuses(environment: Environment) -> dict[str, GatewayStatus]:
     """The Ingress controller's latest word on each Ingress of the namespace, from its Events (one call)."""
     client = environment.cluster.client()
     return statuses_by_name(client.list_events_from(environment.namespace, "Ingress", CONTROLLER_COMPONENT))
+
+
+def unmanaged_gateway_routes(environment: Environment, scopes: set[str]) -> list[tuple[str, str]]:
+    """(kind, name) of the namespace's HTTPRoutes and GRPCRoutes the console did not create that attach
+    to one of ``scopes`` (the environment's Gateway API gateways, as namespace/name): what can be imported."""
+    if not scopes:
+        return []
+    client = environment.cluster.client()
+    selector = f"{manifest.LABEL_MANAGED_BY}!={manifest.MANAGED_BY}"
+    return [
+        (kind, item["metadata"]["name"])
+        for kind in GATEWAY_ROUTE_KINDS
+        for item in client.list_gateway_routes(kind, environment.namespace, label_selector=selector)
+        if manifest.parent_scopes(item) & scopes
+    ]

@@ -63,7 +63,8 @@ class IngressMissing(RouteError):
 
 @dataclass
 class KindSwitch(RouteError):
-    """An edit would move the route between an Ingress and a Gateway API route; not done in place."""
+    """An edit would turn the route into another kind of object (Ingress, HTTPRoute, GRPCRoute) that the
+    user has not confirmed: the old object would be deleted and a new one created."""
 
 
 @dataclass
@@ -78,6 +79,12 @@ class ClusterUnavailable(RouteError):
     """The cluster could not be asked; ``detail`` is for the log and for staff, not for tenants."""
 
     detail: str = ""
+
+
+@dataclass
+class SwitchFailed(ClusterUnavailable):
+    """A confirmed switch of kind created the new object, but the old one could not be deleted: the new
+    one was taken back (or, if even that failed, the message says both exist)."""
 
 
 @dataclass

@@ -27,7 +27,7 @@ from kubegems_routes.lib.htmx import HtmxSelect
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import PathType, Route, route_spec
-from kubegems_routes.routes.services import RouteValues
+from kubegems_routes.routes.services import RouteValues, switch_refusal
 from kubegems_routes.routes.tls import certificate_conflict
 from kubegems_routes.tenancy.models import Environment
 
@@ -54,6 +54,9 @@ class RouteForm(forms.ModelForm[Route]):
     # The Ingress version this edit started from, carried through the form so a
     # save can never silently overwrite a change made meanwhile.
     resource_version = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # An edit that turns the route into another kind of object (an Ingress into an HTTPRoute...) is saved
+    # only with this box ticked; its value is the kind confirmed, so a tick for one switch never confirms another.
+    switch_to = forms.CharField(label=_("Confirm the switch"), required=False, max_length=16)
 
     class Meta:
         model = Route
@@ -290,7 +293,7 @@ AnnotationFormSet = cast(
     ),
 )
 
-FORM_FIELDS = [*RouteForm.Meta.fields, "resource_version"]
+FORM_FIELDS = [*RouteForm.Meta.fields, "resource_version", "switch_to"]
 
 
 @dataclass
@@ -336,6 +339,16 @@ def _backend(row: Mapping[str, Any]) -> manifest.Backend:
     )
 
 
+@dataclass(frozen=True)
+class KindSwitchPlan:
+    """An edit that replaces the route's object by one of another kind: what the form asks to confirm."""
+
+    name: str
+    old_kind: str
+    new_kind: str
+    confirmed: bool
+
+
 class RouteEditor:
     """The form and its two row sets, bound to submitted data or showing a FormState."""
 
@@ -352,6 +365,12 @@ class RouteEditor:
         self.environment = environment
         self.instance = instance or Route(environment=environment)
         self.services = services
+        # The kind of the route's object as stored, read before a bound form puts the new values on the instance.
+        self.stored_kind = (
+            manifest.object_kind(self.instance.protocol, gateway_api=self.instance.gateway.is_gateway_api)
+            if self.instance.pk
+            else ""
+        )
         urls = {"action_url": action_url}
         if data is not None:
             self.form = RouteForm(data, instance=self.instance, environment=environment, **urls)
@@ -398,6 +417,15 @@ class RouteEditor:
         """The chosen gateway, or the first offered (what the select shows when none is chosen)."""
         chosen = self.value("gateway")
         return next((g for g in self.gateways if str(g.pk) == chosen), self.gateways[0] if self.gateways else None)
+
+    def kind_switch(self) -> KindSwitchPlan | None:
+        """When editing, and the chosen gateway and protocol make the route another kind of object: the switch."""
+        if not self.stored_kind or self.gateway is None:
+            return None
+        new_kind = manifest.object_kind(self.protocol(), gateway_api=self.gateway.is_gateway_api)
+        if new_kind == self.stored_kind:
+            return None
+        return KindSwitchPlan(self.instance.name, self.stored_kind, new_kind, self.value("switch_to") == new_kind)
 
     def host_warning(self) -> str:
         """While typing: a host the gateway will refuse, said before saving."""
@@ -469,6 +497,10 @@ class RouteEditor:
             if refusal:
                 self.form.add_error("host", refusal)
                 valid = False
+        switch = self.kind_switch()
+        if switch is not None and not switch.confirmed and "switch_to" not in self.form.errors:
+            self.form.add_error("switch_to", switch_refusal(switch.name, switch.old_kind, switch.new_kind))
+            valid = False
         size = sum(len(k) + len(v) for k, v in self._annotation_dict().items())
         if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))
@@ -493,6 +525,7 @@ class RouteEditor:
             backends=tuple(_backend(f.cleaned_data) for f in self.paths.forms),
             annotations=self._annotation_dict(),
             tls_source=data["tls_source"],
+            switch_to=data.get("switch_to", ""),
         )
 
     def add_error(self, field: str | None, message: str, row: int | None = None) -> None:

@@ -47,6 +47,8 @@ HTTP_ROUTE, GRPC_ROUTE = "HTTPRoute", "GRPCRoute"
 # Gateway API's path matches; ImplementationSpecific is not offered there.
 _GATEWAY_PATH_TYPES = {"Prefix": "PathPrefix", "Exact": "Exact"}
 GATEWAY_PATH_TYPES = tuple(_GATEWAY_PATH_TYPES)
+# Read back: a Gateway API path match's type as the form's path type.
+FORM_PATH_TYPES = {v: k for k, v in _GATEWAY_PATH_TYPES.items()}
 
 _DIGITS = re.compile(r"^[0-9]+$")
 
@@ -308,6 +310,16 @@ def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
         "kind": spec.kind,
         "metadata": _metadata(spec),
         "spec": body,
+    }
+
+
+def parent_scopes(obj: dict[str, Any]) -> set[str]:
+    """The Gateways (namespace/name, as GatewayParent.scope) an HTTPRoute or GRPCRoute attaches to."""
+    namespace = (obj.get("metadata") or {}).get("namespace", "")
+    return {
+        f"{ref.get('namespace') or namespace}/{ref.get('name', '')}"
+        for ref in (obj.get("spec") or {}).get("parentRefs") or []
+        if ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP and ref.get("kind", "Gateway") == "Gateway"
     }
 
 

@@ -250,6 +250,7 @@ class AuditEntry(models.Model):
         TAKE_OVER = "takeover", _("took over the cluster's version")
         IMPORT = "import", _("imported")
         GATEWAY_REAPPLY = "gwreapply", _("re-applied with the gateway's new defaults")
+        SWITCH = "switch", _("moved to another kind of object (the old one deleted, the new one created)")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")

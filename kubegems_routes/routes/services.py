@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.domains import host_refusal
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import KubeClient, Manifest
+from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.hosts import is_random_host_of, random_host
 from kubegems_routes.routes import cluster_reads, drift, manifest
@@ -40,6 +40,7 @@ from kubegems_routes.routes.errors import (
     RefusedByCluster,
     RouteError,
     StaleEdit,
+    SwitchFailed,
 )
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, route_conflicts
@@ -62,6 +63,13 @@ class RouteValues:
     backends: tuple[manifest.Backend, ...]
     annotations: dict[str, str] = field(default_factory=dict)
     tls_source: str = manifest.TLS_FROM_SECRET
+    # The kind of object (HTTPRoute, ...) the user confirmed the route's object may be replaced by, when an
+    # edit changes it: without it, an edit that turns an Ingress into an HTTPRoute is refused (KindSwitch).
+    switch_to: str = ""
+
+    @property
+    def kind(self) -> str:
+        return manifest.object_kind(self.protocol, gateway_api=self.gateway.is_gateway_api)
 
 
 def unique_random_host(gateway: Gateway) -> str:
@@ -162,6 +170,12 @@ def save_route(
 
     An update carries ``resource_version``, the Ingress version the edit started
     from: if anyone changed the Ingress since, the API server refuses (StaleEdit).
+
+    An update that changes the kind of the route's object (an ingress-class gateway for a Gateway API
+    one, or http for grpc there) is a switch the user confirmed (``values.switch_to``): the new object
+    is created first, then the old one deleted (at the version the edit started from). If the create
+    fails nothing changed; if the delete fails the new object is deleted again, so the cluster holds
+    the old object only, never both and never neither.
     """
     creating = route.pk is None
     client = route.environment.cluster.client()
@@ -178,22 +192,22 @@ def save_route(
     body: Manifest = {}
     applied_in_cluster = False
     previous = None if creating else _previous_spec(route)
+    switch = None
+    if previous is not None and previous.kind != values.kind:
+        if values.switch_to != values.kind:
+            raise KindSwitch(switch_refusal(route.name, previous.kind, values.kind))
+        switch = _Switch(previous, values.kind)
     try:
-        with transaction.atomic():
+        with _switch_taken_back(client, route.name, switch), transaction.atomic():
             _store(route, values, user)
             spec = route.spec(port_numbers(route.environment, values.gateway, values.backends))
             _check_host(route, spec, replacing=not creating)
             body = manifest.build(spec)
-            if creating:
+            if creating or switch is not None:
                 applied = client.create_route_object(spec.kind, namespace, body)
+                if switch is not None:
+                    switch.created = True
             else:
-                if previous is not None and previous.kind != spec.kind:
-                    raise KindSwitch(
-                        _(
-                            "A route cannot move between an ingress class and a Gateway API gateway yet: "
-                            "create a new route on the other gateway, then delete this one."
-                        )
-                    )
                 body["metadata"]["resourceVersion"] = resource_version or route.resource_version
                 applied = client.replace_route_object(spec.kind, namespace, route.name, body)
             applied_in_cluster = True
@@ -205,10 +219,13 @@ def save_route(
                 try:
                     _check_host(route, spec, written=written)
                 except HostTaken:
-                    if previous is not None:
+                    if previous is not None and switch is None:
                         _put_back(client, route.name, previous, written)
                     raise
-            _record(route, applied, AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE, user, body)
+            if switch is not None:
+                _delete_replaced(client, route.name, switch, resource_version or route.resource_version)
+            action = AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE
+            _record(route, applied, AuditEntry.Action.SWITCH if switch is not None else action, user, body)
     except manifest.UnresolvedPort as exc:
         _forget_pk(route, creating)
         raise RefusedByCluster(
@@ -271,6 +288,88 @@ def _previous_spec(route: Route) -> manifest.RouteSpec:
         return resolved_spec(stored)
     except (KubeError, manifest.UnresolvedPort):
         return stored.spec()  # put back only if its ports still resolve (_put_back)
+
+
+def switch_refusal(name: str, old_kind: str, new_kind: str) -> str:
+    """Why an unconfirmed switch of kind is refused, in the user's words."""
+    return _(
+        "On this gateway the route becomes %(new)s %(name)s: saving deletes %(old)s %(name)s and creates "
+        "%(new)s %(name)s. Tick the confirmation to do so."
+    ) % {"name": name, "old": old_kind, "new": new_kind}
+
+
+@dataclass
+class _Switch:
+    """A confirmed change of the route's kind of object, and how far it got in the cluster."""
+
+    previous: manifest.RouteSpec  # the route before the edit: its kind is the object to delete
+    new_kind: str
+    created: bool = False  # the new object exists
+    old_deleted: bool = False
+
+
+@contextlib.contextmanager
+def _switch_taken_back(client: KubeClient, name: str, switch: _Switch | None) -> Iterator[None]:
+    """On any failure of a switch (the transaction rolled back: the row keeps the old kind), the cluster
+    gets the old object back and loses the new one."""
+    try:
+        yield
+    except BaseException as exc:
+        if switch is None or not switch.created:
+            raise
+        previous = switch.previous
+        try:
+            if switch.old_deleted:  # only if the commit failed after the delete
+                client.create_route_object(previous.kind, previous.namespace, manifest.build(previous))
+            client.delete_route_object(switch.new_kind, previous.namespace, name)
+        except (KubeError, manifest.UnresolvedPort) as undo:
+            logger.error("taking back the switch of %s %s/%s failed: %s", previous.kind, previous.namespace, name, undo)
+            raise SwitchFailed(
+                _(
+                    "The route could not be moved, and the cluster could not be put back as it was: "
+                    "%(new)s %(name)s and %(old)s %(name)s may both exist. The route is still %(old)s %(name)s; "
+                    "delete %(new)s %(name)s in the cluster."
+                )
+                % {"name": name, "old": previous.kind, "new": switch.new_kind},
+                detail=str(undo),
+            ) from exc
+        raise
+
+
+def _delete_replaced(client: KubeClient, name: str, switch: _Switch, resource_version: str) -> None:
+    """The second step of a switch: delete the old object, at the version the edit started from."""
+    previous = switch.previous
+    words = {"name": name, "old": previous.kind, "new": switch.new_kind}
+    try:
+        client.delete_route_object(previous.kind, previous.namespace, name, resource_version=resource_version)
+    except Conflict as exc:
+        raise StaleEdit(
+            _(
+                "%(old)s %(name)s was changed by someone else (another user or kubectl) since you opened this form, "
+                "so it was kept and nothing was saved."
+            )
+            % words,
+            diff=_replaced_diff(client, previous, name),
+        ) from exc
+    except KubeError as exc:
+        logger.warning("deleting %s %s/%s (a switch) failed: %s", previous.kind, previous.namespace, name, exc.message)
+        raise SwitchFailed(
+            _(
+                "The cluster did not delete %(old)s %(name)s, so %(new)s %(name)s was deleted again "
+                "and nothing was changed."
+            )
+            % words,
+            detail=exc.message,
+        ) from exc
+    switch.old_deleted = True
+
+
+def _replaced_diff(client: KubeClient, previous: manifest.RouteSpec, name: str) -> str:
+    try:
+        live = client.get_route_object(previous.kind, previous.namespace, name)
+        return drift.diff(manifest.build(previous), live, "the route", "the cluster now")
+    except (KubeError, manifest.UnresolvedPort):
+        return ""
 
 
 def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:
@@ -430,7 +529,11 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
     """Read an Ingress back into a route's values; NotImportable says what a route cannot express."""
     spec = ingress.get("spec") or {}
     ingress_class = spec.get("ingressClassName") or ""
-    gateway = Gateway.objects.for_environment(environment).filter(ingress_class=ingress_class).first()
+    gateway = (
+        Gateway.objects.for_environment(environment)
+        .filter(kind=Gateway.Kind.INGRESS, ingress_class=ingress_class)
+        .first()
+    )
     if gateway is None:
         raise NotImportable(
             _("Its ingress class %(cls)s is not a gateway of this environment.") % {"cls": ingress_class or "-"}
@@ -488,32 +591,193 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
     )
 
 
+def values_from_gateway_route(obj: Manifest, environment: Environment, *, current: Route | None = None) -> RouteValues:
+    """Read an HTTPRoute or GRPCRoute back into a route's values; NotImportable says what a route cannot express.
+
+    The gateway is the environment's Gateway API gateway its parentRef names (namespace/name); the
+    protocol comes from the kind and the listener (sectionName): grpc for a GRPCRoute, https on the
+    gateway's HTTPS listener, http on its HTTP listener. An HTTPRoute does not say whether it carries
+    WebSocket: ``current`` (the route being taken over) keeps ws or wss where the listener agrees.
+    """
+    kind = str(obj.get("kind", ""))
+    spec = obj.get("spec") or {}
+    namespace = str((obj.get("metadata") or {}).get("namespace") or environment.namespace)
+    _refuse_unknown(spec, {"parentRefs", "hostnames", "rules"}, "spec")
+    gateway, section = _attached_gateway(spec.get("parentRefs") or [], namespace, environment)
+    protocol = _gateway_protocol(kind, gateway, section, current)
+    hostnames = spec.get("hostnames") or []
+    if len(hostnames) != 1:
+        raise NotImportable(_("A route has exactly one host; this one has %(n)s.") % {"n": len(hostnames)})
+    backends: list[manifest.Backend] = []
+    for i, rule in enumerate(spec.get("rules") or []):
+        _refuse_unknown(rule, {"matches", "backendRefs"}, f"spec.rules[{i}]")
+        service, port = _service_ref(rule.get("backendRefs") or [], namespace, f"spec.rules[{i}].backendRefs[0]")
+        for path, path_type in _rule_paths(kind, rule.get("matches") or [], f"spec.rules[{i}].matches"):
+            backends.append(manifest.Backend(path=path, path_type=path_type, service=service, port=port))
+    if not backends:
+        raise NotImportable(_("It has no rules."))
+    annotations = drift.managed_view(obj)["annotations"]
+    base = gateway.annotation_dict()  # no protocol annotation in Gateway API
+    return RouteValues(
+        gateway=gateway,
+        host=str(hostnames[0]),
+        protocol=protocol,
+        tls_secret="",
+        backends=tuple(_named_ports(backends, current)),
+        annotations={k: v for k, v in annotations.items() if base.get(k) != v},
+    )
+
+
+def _refuse_unknown(part: Manifest, known: set[str], where: str) -> None:
+    """Refuse a field the route form has no place for (``where``: the field path of ``part``)."""
+    extra = sorted(f"{where}.{k}" for k, v in part.items() if k not in known and v not in (None, [], {}, ""))
+    if extra:
+        raise NotImportable(_("The route form cannot express %(fields)s.") % {"fields": ", ".join(extra)})
+
+
+def _attached_gateway(refs: list[Manifest], namespace: str, environment: Environment) -> tuple[Gateway, str]:
+    """The environment's gateway the route's only parentRef names, and the listener it attaches to."""
+    if len(refs) != 1:
+        raise NotImportable(
+            _("A route attaches to exactly one Gateway; this one has %(n)s parentRefs.") % {"n": len(refs)}
+        )
+    ref = refs[0]
+    if ref.get("group", manifest.GATEWAY_GROUP) != manifest.GATEWAY_GROUP or ref.get("kind", "Gateway") != "Gateway":
+        raise NotImportable(_("Its parent is not a Gateway."))
+    if ref.get("port") is not None:
+        raise NotImportable(_("The route form cannot express a parentRef's port."))
+    gateway_namespace, name = str(ref.get("namespace") or namespace), str(ref.get("name", ""))
+    gateway = (
+        Gateway.objects.for_environment(environment)
+        .filter(kind=Gateway.Kind.GATEWAY_API, gateway_namespace=gateway_namespace, gateway_name=name)
+        .first()
+    )
+    if gateway is None:
+        raise NotImportable(
+            _("Its Gateway %(gateway)s is not a gateway of this environment.")
+            % {"gateway": f"{gateway_namespace}/{name}"}
+        )
+    return gateway, str(ref.get("sectionName") or "")
+
+
+def _gateway_protocol(kind: str, gateway: Gateway, section: str, current: Route | None) -> str:
+    if kind == manifest.GRPC_ROUTE:
+        candidates = [manifest.GRPC]
+    elif kind == manifest.HTTP_ROUTE:
+        # On a gateway whose two listeners are the same, http and https write the same object.
+        candidates = [p for p in manifest.PROTOCOLS if p != manifest.GRPC]
+    else:
+        raise NotImportable(_("Only HTTPRoutes and GRPCRoutes can be imported."))
+    fitting = [p for p in candidates if (gateway.parent() or manifest.GatewayParent("", "")).listener(p) == section]
+    if not fitting:
+        raise NotImportable(
+            _("It attaches to listener %(section)s, which is not the listener gateway %(gateway)s uses for it.")
+            % {"section": section or "-", "gateway": gateway.name}
+        )
+    if current is not None and current.protocol in fitting:
+        return current.protocol
+    return fitting[0]
+
+
+def _service_ref(refs: list[Manifest], namespace: str, where: str) -> tuple[str, str]:
+    """The only backendRef of a rule: a Service of the route's namespace, by port number."""
+    if len(refs) != 1:
+        raise NotImportable(
+            _("Each rule of a route sends to exactly one Service; one has %(n)s backendRefs.") % {"n": len(refs)}
+        )
+    ref = refs[0]
+    _refuse_unknown(ref, {"group", "kind", "name", "namespace", "port", "weight"}, where)
+    if ref.get("group", "") != "" or ref.get("kind", "Service") != "Service":
+        raise NotImportable(_("Only Service backends can be imported."))
+    if (ref.get("namespace") or namespace) != namespace:
+        raise NotImportable(_("Its backend is a Service of another namespace."))
+    if ref.get("weight", 1) != 1:
+        raise NotImportable(_("The route form cannot express a backend's weight."))
+    if ref.get("port") is None:
+        raise NotImportable(_("Its backend has no port."))
+    return str(ref.get("name", "")), str(ref["port"])
+
+
+def _rule_paths(kind: str, matches: list[Manifest], where: str) -> list[tuple[str, str]]:
+    """(path, path type) of each match of a rule: one path row each (rules match by specificity, not order)."""
+    if not matches:
+        return [("/", "Prefix")]
+    found = []
+    for i, match in enumerate(matches):
+        if kind == manifest.GRPC_ROUTE:
+            _refuse_unknown(match, {"method"}, f"{where}[{i}]")
+            method = match.get("method") or {}
+            if method.get("type", "Exact") != "Exact" or (method.get("method") and not method.get("service")):
+                raise NotImportable(_("The route form expresses gRPC matches by service and method only."))
+            parts = [str(p) for p in (method.get("service"), method.get("method")) if p]
+            found.append(("/" + "/".join(parts), "Prefix"))
+            continue
+        _refuse_unknown(match, {"path"}, f"{where}[{i}]")
+        path = match.get("path") or {"type": "PathPrefix", "value": "/"}
+        path_type = manifest.FORM_PATH_TYPES.get(path.get("type", "PathPrefix"))
+        if path_type is None:
+            raise NotImportable(
+                _("The route form offers Prefix and Exact paths, not %(type)s.") % {"type": path.get("type")}
+            )
+        found.append((str(path.get("value", "/")), path_type))
+    return found
+
+
+def _named_ports(backends: list[manifest.Backend], current: Route | None) -> list[manifest.Backend]:
+    """A take-over keeps a row's port name where the name still means the number the cluster's object holds."""
+    if current is None:
+        return backends
+    names = {(b.service, b.port) for b in current.backends() if not b.port.isdigit()}
+    if not names:
+        return backends
+    try:
+        numbers = service_port_numbers(current.environment)
+    except KubeError:
+        return backends
+    by_number = {(svc, str(numbers[svc, name])): name for svc, name in names if (svc, name) in numbers}
+    return [dataclasses.replace(b, port=by_number.get((b.service, b.port), b.port)) for b in backends]
+
+
 def take_over(route: Route, user: User) -> None:
     """Make the route what the cluster holds (after an edit outside the console), and label it as ours."""
-    _adopt(route, user, AuditEntry.Action.TAKE_OVER)
+    _adopt(route, route.spec().kind, user, AuditEntry.Action.TAKE_OVER)
 
 
-def import_ingress(environment: Environment, name: str, user: User) -> Route:
-    """Turn an Ingress the console did not create into a route."""
+def import_route(environment: Environment, kind: str, name: str, user: User) -> Route:
+    """Turn an Ingress, HTTPRoute or GRPCRoute the console did not create into a route."""
+    if kind not in ("Ingress", *GATEWAY_ROUTE_KINDS):
+        raise NotImportable(_("Only Ingresses, HTTPRoutes and GRPCRoutes can be imported."))
     route = Route(environment=environment, name=name)
-    _adopt(route, user, AuditEntry.Action.IMPORT)
+    _adopt(route, kind, user, AuditEntry.Action.IMPORT)
     return route
 
 
-def _adopt(route: Route, user: User, action: str) -> None:
-    if route.pk is not None and route.gateway.is_gateway_api:
-        raise NotImportable(_("Taking over the cluster's version of a Gateway API route is not offered yet."))
+def _adopt(route: Route, kind: str, user: User, action: str) -> None:
     client = route.environment.cluster.client()
     namespace = route.environment.namespace
-    with _cluster_errors("adopting an Ingress"):
+    current = route if route.pk is not None else None
+    with _cluster_errors("adopting a route's object"):
         try:
-            live = client.get_ingress(namespace, route.name)
+            live = client.get_route_object(kind, namespace, route.name)
         except NotFound as exc:
-            raise IngressMissing(_("There is no Ingress %(name)s in this namespace.") % {"name": route.name}) from exc
-        values = values_from_ingress(live, route.environment)
+            raise IngressMissing(
+                _("There is no %(kind)s %(name)s in this namespace.") % {"kind": kind, "name": route.name}
+            ) from exc
+        if kind == "Ingress":
+            values = values_from_ingress(live, route.environment)
+        else:
+            values = values_from_gateway_route(live, route.environment, current=current)
+        if values.kind != kind:
+            raise NotImportable(_("Its gateway would make it another kind of object."))
         with transaction.atomic():
             _store(route, values, user)
-            body = manifest.build_ingress(route.spec())
+            try:
+                spec = route.spec(port_numbers(route.environment, values.gateway, values.backends))
+            except manifest.UnresolvedPort as exc:
+                raise NotImportable(
+                    _("Service %(service)s has no port named %(port)s.") % {"service": exc.service, "port": exc.port}
+                ) from exc
+            body = manifest.build(spec)
             body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            applied = client.replace_ingress(namespace, route.name, body)
+            applied = client.replace_route_object(kind, namespace, route.name, body)
             _record(route, applied, action, user, body)

@@ -47,7 +47,7 @@ from kubegems_routes.routes.models import PathType, Route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.services import (
     delete_route,
-    import_ingress,
+    import_route,
     needs_port_numbers,
     port_numbers,
     reapply_route,
@@ -133,10 +133,21 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
     secrets = secrets_of(environment) if tls_routes and live is not None else None
     for route in tls_routes:
         route.tls = tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate)
-    unmanaged: list[str] = []
-    if unlabelled and not query:
-        known = set(Route.objects.filter(environment=environment, name__in=unlabelled).values_list("name", flat=True))
-        unmanaged = sorted(set(unlabelled) - known)
+    # (kind, name) of objects in the namespace the console did not create: Ingresses, and HTTPRoutes and
+    # GRPCRoutes attached to one of the environment's Gateway API gateways.
+    candidates = [("Ingress", name) for name in unlabelled]
+    if not query and live is not None:
+        scopes = {p.scope for g in Gateway.objects.for_environment(environment) if (p := g.parent()) is not None}
+        try:
+            candidates += cluster_reads.unmanaged_gateway_routes(environment, scopes)
+        except KubeError as exc:
+            message = _unreachable(request, exc, f"listing Gateway API routes of {environment.namespace}")
+            cluster_error = cluster_error or f"{message} {_('Showing the routes the console knows.')}"
+    unmanaged: list[tuple[str, str]] = []
+    if candidates and not query:
+        names = {name for _kind, name in candidates}
+        known = set(Route.objects.filter(environment=environment, name__in=names).values_list("name", flat=True))
+        unmanaged = sorted(((kind, name) for kind, name in set(candidates) if name not in known), key=lambda c: c[::-1])
     context = {
         "environment": environment,
         "page": page,
@@ -280,6 +291,7 @@ def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[st
         "cluster_issuer": gateway.cluster_issuer if gateway is not None else "",
         "certificate_secret": manifest.certificate_secret_name(name) if name else "",
         "host_warning": editor.host_warning(),
+        "kind_switch": editor.kind_switch(),
         "section": "routes",
         **extra,
     }
@@ -412,7 +424,7 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
         editor.add_error(None, f"{exc.message} {_('Review the differences, then reload the route and edit it again.')}")
         return exc.diff or _("The Ingress was deleted meanwhile.")
     elif isinstance(exc, KindSwitch):
-        editor.add_error("gateway", exc.message)
+        editor.add_error("switch_to", exc.message)
     elif isinstance(exc, CertificateConflict):
         editor.add_error("tls_source", exc.message)
     elif isinstance(exc, RefusedByCluster):
@@ -464,6 +476,11 @@ def _secret(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Chan
 def _certificate(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
     """A TLS secret or cert-manager: what is under the choice follows it."""
     return _Change("tls-detail")
+
+
+def _switch(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    """Another gateway or protocol: whether saving replaces the route's object by another kind (and asks to confirm)."""
+    return _Change("switch")
 
 
 def _gateway_changed(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
@@ -530,6 +547,7 @@ FORM_ACTIONS: dict[str, tuple[Callable[[FormState, QueryDict, list[Gateway]], _C
     "secret": (_secret, False),
     "certificate": (_certificate, False),
     "gateway": (_gateway_changed, False),
+    "switch": (_switch, False),
     "random-host": (_random_host, False),
     "add-path": (_add_path, True),
     "remove-path": (_remove_path, True),
@@ -697,19 +715,24 @@ def route_take_over(request: AuthenticatedHttpRequest, environment_id: int, name
 @login_required
 @require_POST
 def ingress_import(request: AuthenticatedHttpRequest, environment_id: int) -> HttpResponse:
+    """Import an Ingress, HTTPRoute or GRPCRoute (``kind``, Ingress when absent) the console did not create."""
     environment = get_environment_for_user(request.user, environment_id, write=True)
     name = request.POST.get("name", "")
+    kind = request.POST.get("kind", "Ingress")
     if Route.objects.filter(environment=environment, name=name).exists():
         messages.error(request, _("%(name)s is already a route.") % {"name": name})
         return redirect("routes:list", environment.pk)
     try:
-        import_ingress(environment, name, request.user)
+        import_route(environment, kind, name, request.user)
     except NotImportable as exc:
-        messages.error(request, _("Ingress %(name)s cannot be imported: %(why)s") % {"name": name, "why": exc})
+        messages.error(
+            request,
+            _("%(kind)s %(name)s cannot be imported: %(why)s") % {"kind": kind, "name": name, "why": exc},
+        )
     except RouteError as exc:
         messages.error(request, _for_user(request, exc))
     else:
-        messages.success(request, _("Ingress %(name)s imported as a route.") % {"name": name})
+        messages.success(request, _("%(kind)s %(name)s imported as a route.") % {"kind": kind, "name": name})
         return redirect("routes:detail", environment.pk, name)
     return redirect("routes:list", environment.pk)
 
