@@ -190,3 +190,43 @@ def test_list_page_asks_the_cluster_for_its_page_only(operator_client, environme
         ("GET", f"/apis/networking.k8s.io/v1/namespaces/{environment.namespace}/ingresses"),
         ("GET", f"/api/v1/namespaces/{environment.namespace}/events"),  # the gateway controller's word
     ]
+
+
+def test_api_server_going_down_right_after_the_write_keeps_row_and_object_together(
+    operator_client, environment, kube, control_plane, kube_cache, settings
+):
+    """The create is in, then the cluster stops answering before the host is checked again: the route is
+    kept in the database too, so the two agree (a rolled-back row would leave an Ingress nobody manages)."""
+    from kubegems_routes.kube import client as client_module
+
+    # The cache's Ingress watch is down (as when its connection broke): the check after the write cannot
+    # wait for the cache to see the write and asks the API server, which is where the outage meets it.
+    cache = environment.cluster.cache()
+    assert cache is not None and cache.wait_synced(20)
+    cache.ingresses.stop()
+    settings.KUBE_CACHE_WRITE_WAIT = 0.2
+
+    calls: list[tuple[str, str]] = []
+    stopped: list[tuple[str, str]] = []
+
+    def stop_after_the_create(method: str, path: str) -> None:
+        # Called before each request: the one after the create's POST meets a stopped API server.
+        if calls and calls[-1][0] == "POST" and not stopped:
+            control_plane.stop_apiserver()
+            stopped.append((method, path))
+        calls.append((method, path))
+
+    data = route_data(tenant_gateway(environment), name="racy", host="racy.acme.example.com")
+    client_module._observers.append(stop_after_the_create)
+    try:
+        response = operator_client.post(create_url(environment), data)
+        assert stopped and stopped[0][0] == "GET"  # the check after the write met a cluster that was down
+    finally:
+        client_module._observers.remove(stop_after_the_create)
+        control_plane.start_apiserver()
+    assert response.status_code == 302, response.content.decode()[:2000]
+    route = Route.objects.get(environment=environment, name="racy")
+    live = kube.get_ingress(environment.namespace, "racy")
+    assert live["spec"]["rules"][0]["host"] == route.host == "racy.acme.example.com"
+    assert route.resource_version == live["metadata"]["resourceVersion"]
+    assert _sync_on_list(operator_client, environment)[0] == {"racy": "in-sync"}

@@ -222,6 +222,18 @@ def save_route(
                     if previous is not None and switch is None:
                         _put_back(client, route.name, previous, written)
                     raise
+                except KubeError as exc:
+                    # The write is in; the cluster stopped answering before it could be checked again.
+                    # Rolling the row back would leave the object in the cluster with no route (nor could
+                    # it be taken back now): keep both. The database claim still guards the host against
+                    # other console saves; only a kubectl write in this instant goes unseen.
+                    logger.warning(
+                        "saved %s %s/%s, but its host could not be checked again after the write: %s",
+                        spec.kind,
+                        namespace,
+                        route.name,
+                        exc.message,
+                    )
             if switch is not None:
                 _delete_replaced(client, route.name, switch, resource_version or route.resource_version)
             action = AuditEntry.Action.CREATE if creating else AuditEntry.Action.UPDATE
