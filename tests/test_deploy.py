@@ -25,7 +25,7 @@ from kubegems_routes.kube.errors import AlreadyExists, Forbidden, NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, TenantMember
-from tests.helpers import action_url, ingress, route_data, until
+from tests.helpers import action_url, gateway_manifest, ingress, put_gateway, route_data, until
 from tests.kustomize import KustomizeMissing, render
 
 pytestmark = pytest.mark.django_db
@@ -392,6 +392,7 @@ def test_removing_one_permission_breaks_the_flow(sa_user_client, sa_environment,
 def test_gateway_api_routes_work_under_the_shipped_rbac(gateway_api, sa_user_client, sa_environment, sa_client, kube):
     env, ns = sa_environment, sa_environment.namespace
     _bound(kube, sa_client, ns)
+    put_gateway(kube, gateway_manifest("platform", f"edge-{ns}"))
     edge = Gateway.objects.create(
         cluster=env.cluster,
         tenant=env.project.tenant,

@@ -56,6 +56,11 @@ class IngressMissing(RouteError):
 
 
 @dataclass
+class NotAdmitted(RouteError):
+    """The Gateway API Gateway is missing, or its listener's allowedRoutes do not admit the route."""
+
+
+@dataclass
 class KindSwitch(RouteError):
     """An edit would move the route between an Ingress and a Gateway API route; not done in place."""
 

@@ -25,6 +25,7 @@ from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.hosts import is_random_host_of, random_host
 from kubegems_routes.routes import cluster_reads, drift, manifest
+from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
@@ -34,6 +35,7 @@ from kubegems_routes.routes.errors import (
     IngressMissing,
     KindSwitch,
     NameTaken,
+    NotAdmitted,
     NotImportable,
     RefusedByCluster,
     RouteError,
@@ -164,6 +166,7 @@ def save_route(
     refusal = host_refusal(values.gateway, route.environment.project.tenant_id, host)
     if refusal:
         raise HostNotAllowed(refusal)
+    _check_attachment(route.environment, values)
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
@@ -261,6 +264,17 @@ def _previous_spec(route: Route) -> manifest.RouteSpec:
         return resolved_spec(stored)
     except (KubeError, manifest.UnresolvedPort):
         return stored.spec()  # put back only if its ports still resolve (_put_back)
+
+
+def _check_attachment(environment: Environment, values: RouteValues) -> None:
+    """On a Gateway API gateway: the Gateway exists and its listener admits this namespace and kind."""
+    parent = values.gateway.parent()
+    if parent is None:
+        return
+    with _cluster_errors("reading the Gateway"):
+        refusal = attachment_refusal(environment, parent, values.protocol)
+    if refusal:
+        raise NotAdmitted(refusal)
 
 
 def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:

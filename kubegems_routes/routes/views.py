@@ -28,12 +28,14 @@ from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
+from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
     HostNotAllowed,
     HostTaken,
     KindSwitch,
     NameTaken,
+    NotAdmitted,
     NotImportable,
     RefusedByCluster,
     RouteError,
@@ -242,9 +244,19 @@ def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[st
         "needs_tls": manifest.needs_tls(editor.protocol()) and not gateway_api,
         "certificate_on_listener": manifest.needs_tls(editor.protocol()) and gateway_api,
         "host_warning": editor.host_warning(),
+        "attachment_warning": _attachment_warning(page.environment, editor),
         "section": "routes",
         **extra,
     }
+
+
+def _attachment_warning(environment: Environment, editor: RouteEditor) -> str:
+    """Whether the chosen Gateway admits routes from here: said live from the cluster's cache (no API call;
+    nothing while it is not synced), and checked again with the cluster when saving."""
+    parent = editor.gateway.parent() if editor.gateway is not None else None
+    if parent is None:
+        return ""
+    return attachment_refusal(environment, parent, editor.protocol(), cached_only=True)
 
 
 # Protocols that need an annotation on an Ingress and none in Gateway API.
@@ -364,7 +376,7 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
     elif isinstance(exc, StaleEdit):
         editor.add_error(None, f"{exc.message} {_('Review the differences, then reload the route and edit it again.')}")
         return exc.diff or _("The Ingress was deleted meanwhile.")
-    elif isinstance(exc, KindSwitch):
+    elif isinstance(exc, (KindSwitch, NotAdmitted)):
         editor.add_error("gateway", exc.message)
     elif isinstance(exc, RefusedByCluster):
         for problem in exc.problems:
