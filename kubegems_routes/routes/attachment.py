@@ -160,35 +160,55 @@ def attachment_refusal(
 ) -> str:
     """Why the Gateway would not admit the route, in words; '' when it does.
 
-    Reads the cluster's cache; when it is not synced, one GET of the Gateway
-    (and of the Namespace for a Selector), unless ``cached_only`` (the form's
-    live hint, which never calls the cluster: it then says nothing). Raises the
-    client's KubeError when the cluster cannot be asked.
+    Reads the cluster's cache when its Gateways (and Namespaces, for a
+    Selector) are synced. A refusal read from the cache is confirmed with the
+    API server before it is given (the cache trails it by milliseconds: a
+    Gateway or a label added a moment ago), unless ``cached_only`` (the form's
+    live hint, which never calls the cluster and says nothing while the cache
+    is not synced). Without a synced cache: one GET of the Gateway, and one of
+    the Namespace for a Selector. Raises the client's KubeError when the
+    cluster cannot be asked.
     """
-    kind = manifest.object_kind(protocol, gateway_api=True)
-    namespace = environment.namespace
     cache = environment.cluster.cache()
     if cache is not None and cache.gateways.synced:
         gateway = cache.gateway(parent.namespace, parent.name)
-    elif cached_only:
+        section = parent.listener(protocol)
+        labels = cache.namespace_labels(environment.namespace) if gateway and needs_labels(gateway, section) else {}
+        if labels is not None:
+            said = _judged(environment, parent, protocol, gateway, labels)
+            if not said or cached_only:
+                return said
+    if cached_only:
         return ""
-    else:
-        try:
-            gateway = slim_gateway(environment.cluster.client().get_gateway(parent.namespace, parent.name))
-        except NotFound:
-            gateway = None
+    return _judged(environment, parent, protocol, *_read(environment, parent, protocol))
+
+
+def _read(
+    environment: Environment, parent: manifest.GatewayParent, protocol: str
+) -> tuple[GatewayRecord | None, Mapping[str, str]]:
+    """The Gateway and, when a Selector concerns the route, the Namespace's labels, from the API server."""
+    client = environment.cluster.client()
+    try:
+        gateway = slim_gateway(client.get_gateway(parent.namespace, parent.name))
+    except NotFound:
+        return None, {}
+    if not needs_labels(gateway, parent.listener(protocol)):
+        return gateway, {}
+    try:
+        return gateway, dict(slim_namespace(client.get_namespace(environment.namespace)).labels)
+    except NotFound:
+        return gateway, {}
+
+
+def _judged(
+    environment: Environment,
+    parent: manifest.GatewayParent,
+    protocol: str,
+    gateway: GatewayRecord | None,
+    labels: Mapping[str, str],
+) -> str:
     if gateway is None:
         return missing_message(parent)
-    section = parent.listener(protocol)
-    labels: Mapping[str, str] = {}
-    if needs_labels(gateway, section):
-        found = cache.namespace_labels(namespace) if cache is not None else None
-        if found is None:
-            if cached_only:
-                return ""
-            try:
-                found = dict(slim_namespace(environment.cluster.client().get_namespace(namespace)).labels)
-            except NotFound:
-                found = {}
-        labels = found
-    return message(parent, kind, namespace, refusal(gateway, section, kind, namespace, labels))
+    kind = manifest.object_kind(protocol, gateway_api=True)
+    namespace = environment.namespace
+    return message(parent, kind, namespace, refusal(gateway, parent.listener(protocol), kind, namespace, labels))

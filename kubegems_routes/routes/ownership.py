@@ -176,8 +176,12 @@ def gateway_route_conflicts(
     if written and cache is None:
         return []
     found: list[GatewayRouteRecord] | None = None
-    if cache is not None and (
-        not written or cache.gateway_routes[spec.kind].wait_for(written, settings.KUBE_CACHE_WRITE_WAIT)
+    informer = cache.gateway_routes[spec.kind] if cache is not None else None
+    if (
+        cache is not None
+        and informer is not None
+        and not informer.absent  # not served when the cache last looked: nothing to wait for
+        and (not written or informer.wait_for(written, settings.KUBE_CACHE_WRITE_WAIT))
     ):
         found = cache.gateway_routes_overlapping(scope, spec.host)
     if found is None:
