@@ -11,7 +11,7 @@ import yaml
 from kubegems_routes.controlplane.gatewayapi import ensure_crds
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.cache import ClusterCache, ParentRef
+from kubegems_routes.kube.cache import ClusterCache, ParentRef, _gateway_route_keys, slim_gateway_route
 from kubegems_routes.kube.client import KubeClient, record_calls
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant
@@ -45,6 +45,45 @@ def _route(kube: KubeClient, namespace: str, name: str, gateway: str, kind: str 
 
 def _names(records) -> set[str]:
     return {r.name for r in records or []}
+
+
+# -- slim records and their index (pure) ----------------------------------------------------
+
+
+def test_a_route_record_keeps_its_gateways_hostnames_and_paths():
+    record = slim_gateway_route(
+        {
+            "metadata": {"namespace": "shop", "name": "web", "labels": {"app.kubernetes.io/managed-by": "me"}},
+            "spec": {
+                "parentRefs": [
+                    {"name": "edge", "sectionName": "https"},  # the route's own namespace
+                    {"namespace": "platform", "name": "shared", "kind": "Gateway"},
+                    {"group": "", "kind": "Service", "name": "mesh"},  # not a Gateway: left out
+                ],
+                "hostnames": ["a.example.com", "*.example.com"],
+                "rules": [
+                    {"matches": [{"path": {"type": "PathPrefix", "value": "/api"}}]},
+                    {"matches": [{"method": {"service": "grpc.health.v1.Health", "method": "Check"}}]},
+                    {},  # no matches: everything
+                ],
+            },
+        },
+        "HTTPRoute",
+    )
+    assert record.parents == (ParentRef("shop", "edge", "https"), ParentRef("platform", "shared"))
+    assert record.hostnames == ("a.example.com", "*.example.com")
+    assert record.paths == ("/api", "/grpc.health.v1.Health/Check", "/")
+    assert (record.kind, record.managed_by) == ("HTTPRoute", "me")
+    keys = set(_gateway_route_keys(("shop", "web"), record))
+    assert ("host", ("shop/edge", "a.example.com")) in keys
+    assert ("parent", ("platform/shared", "example.com")) in keys  # a.example.com's parent domain
+    assert ("host", ("platform/shared", "*.example.com")) in keys
+    assert not any(name == "every-host" for name, _value in keys)
+    bare = slim_gateway_route(
+        {"metadata": {"namespace": "x", "name": "y"}, "spec": {"parentRefs": [{"name": "g"}]}}, "GRPCRoute"
+    )
+    assert set(_gateway_route_keys(("x", "y"), bare)) == {("every-host", "x/g")}
+    assert bare.paths == ("/",)
 
 
 @pytest.fixture
