@@ -22,7 +22,6 @@ from tests.helpers import (
     put_gateway,
     route_data,
     synced,
-    tenant_gateway,
     until,
 )
 
@@ -150,7 +149,7 @@ def test_a_gateway_api_create_makes_as_many_cluster_calls_as_an_ingress_create(
     _gateway_api_synced(environment, edge)
     ns = environment.namespace
     with record_calls() as ingress_calls:
-        response = operator_client.post(create_url(environment), route_data(tenant_gateway(environment), name="a"))
+        response = operator_client.post(create_url(environment), route_data(Gateway.objects.get(cluster=environment.cluster, name="public"), name="a"))
     assert response.status_code == 302, response.content.decode()[:2000]
     data = route_data(edge, name="b", host="b.acme.example.com", **{"paths-0-port": "http"})  # a name: resolved
     with record_calls() as gateway_calls:
@@ -177,6 +176,7 @@ def test_an_httproute_created_a_moment_earlier_owns_the_host(kube_cache, operato
         assert f"mine-{i}" not in names  # taken back if it was written before the second check
 
 
+@pytest.mark.slow  # a control plane of its own, and the CRDs installed into it: about 40 s here
 def test_the_cache_starts_without_gateway_api_and_picks_it_up_once_installed(kube_cache, admin_client, db):
     """A cluster without Gateway API's CRDs: Ingresses and Services are cached as ever; the Gateway API kinds
     stay idle (not synced: their readers fall back to the API server), a save on a Gateway API gateway says the
@@ -191,7 +191,7 @@ def test_the_cache_starts_without_gateway_api_and_picks_it_up_once_installed(kub
         idle = [*cache.gateway_routes.values(), cache.gateways]
         until(lambda: all(informer.absent for informer in idle), timeout=15)
         assert not any(informer.synced for informer in idle)
-        assert cache.namespaces.synced
+        assert cache.namespaces.wait_synced(10)
         assert cache.gateway_routes_overlapping("platform/edge", "a.example.com") is None
 
         namespace = f"p-{uuid.uuid4().hex[:8]}"
