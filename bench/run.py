@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM = "application/x-www-form-urlencoded"
+BENCH_DOMAINS = "*.bench.io\n*.small.bench.io\n*.big.bench.io"
 sys.path.insert(0, str(ROOT))
 
 
@@ -82,6 +83,10 @@ class Bench:
         seed_cluster_objects(cluster, self.environment.namespace)
         self.password = next(c.password for c in demo_users() if c.username == "demo")
         self.cluster = cluster
+        # The benchmarks' hosts (a route's host must lie in its gateway's domains since issue 13).
+        from kubegems_routes.gateways.models import Gateway
+
+        Gateway.objects.filter(cluster=cluster).update(extra_domains=BENCH_DOMAINS)
 
     def setup_gateway_api(self) -> None:
         """Gateway API's CRDs, a Gateway in namespace platform admitting the demo namespace by a label selector,
@@ -260,7 +265,11 @@ class Bench:
             project=self.environment.project, cluster=cluster, name="big", namespace="bench-big"
         )
         gateway = Gateway.objects.create(
-            cluster=cluster, tenant=self.environment.project.tenant, name="public", default_domain="*.big.io"
+            cluster=cluster,
+            tenant=self.environment.project.tenant,
+            name="public",
+            default_domain="*.big.io",
+            extra_domains=BENCH_DOMAINS,
         )
         seed_cluster_objects(cluster, env.namespace)
         client = KubeClient.from_kubeconfig(yaml_load(kubeconfig))
