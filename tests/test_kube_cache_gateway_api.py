@@ -148,8 +148,9 @@ def test_a_gateway_api_create_makes_as_many_cluster_calls_as_an_ingress_create(
     are read from the cache, and the check after the write waits for the cache to see it."""
     _gateway_api_synced(environment, edge)
     ns = environment.namespace
+    public = Gateway.objects.get(cluster=environment.cluster, name="public")
     with record_calls() as ingress_calls:
-        response = operator_client.post(create_url(environment), route_data(Gateway.objects.get(cluster=environment.cluster, name="public"), name="a"))
+        response = operator_client.post(create_url(environment), route_data(public, name="a"))
     assert response.status_code == 302, response.content.decode()[:2000]
     data = route_data(edge, name="b", host="b.acme.example.com", **{"paths-0-port": "http"})  # a name: resolved
     with record_calls() as gateway_calls:
