@@ -210,7 +210,7 @@ class Bench:
         from kubegems_routes.routes import manifest
         from kubegems_routes.routes.models import route_spec
 
-        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant, name="public")
         return manifest.build_ingress(
             route_spec(
                 environment=environment,
@@ -229,7 +229,7 @@ class Bench:
         from kubegems_routes.gateways.models import Gateway
         from kubegems_routes.routes.models import Route, RoutePath
 
-        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant, name="public")
         routes = Route.objects.bulk_create(
             Route(environment=environment, name=f"{prefix}{i:05}", gateway=gateway, host=f"{prefix}{i}.bench.io")
             for i in range(count)
