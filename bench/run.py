@@ -90,7 +90,7 @@ class Bench:
 
     def setup_gateway_api(self) -> None:
         """Gateway API's CRDs, a Gateway in namespace platform admitting the demo namespace by a label selector,
-        and the demo tenant's gateway `edge` on it (before gunicorn starts, so its caches find the kinds served)."""
+        and the demo tenant's gateway `gw-api` on it (before gunicorn starts, so its caches find the kinds served)."""
         from kubegems_routes.controlplane.gatewayapi import ensure_crds
         from kubegems_routes.gateways.models import Gateway
         from kubegems_routes.kube.client import KubeClient
@@ -142,7 +142,7 @@ class Bench:
         Gateway.objects.create(
             cluster=self.cluster,
             tenant=self.environment.project.tenant,
-            name="edge",
+            name="gw-api",  # benchmark 6's ingress-class gateway is "edge"
             kind=Gateway.Kind.GATEWAY_API,
             gateway_namespace="platform",
             gateway_name="bench-edge",
@@ -478,7 +478,7 @@ class Bench:
         page = session.get(url).text
         gateways = {
             kind: re.search(rf'<option value="(\d+)"[^>]*>{label}', page).group(1)
-            for kind, label in (("ingress", "public"), ("gateway-api", "edge"))
+            for kind, label in (("ingress", "public"), ("gateway-api", "gw-api"))
         }
         domains = {"ingress": "bench.io", "gateway-api": "edge.bench.io"}
 
