@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM = "application/x-www-form-urlencoded"
+BENCH_DOMAINS = "*.bench.io\n*.small.bench.io\n*.big.bench.io"
 sys.path.insert(0, str(ROOT))
 
 
@@ -82,6 +83,72 @@ class Bench:
         seed_cluster_objects(cluster, self.environment.namespace)
         self.password = next(c.password for c in demo_users() if c.username == "demo")
         self.cluster = cluster
+        # The benchmarks' hosts (a route's host must lie in its gateway's domains since issue 13).
+        from kubegems_routes.gateways.models import Gateway
+
+        Gateway.objects.filter(cluster=cluster).update(extra_domains=BENCH_DOMAINS)
+
+    def setup_gateway_api(self) -> None:
+        """Gateway API's CRDs, a Gateway in namespace platform admitting the demo namespace by a label selector,
+        and the demo tenant's gateway `gw-api` on it (before gunicorn starts, so its caches find the kinds served)."""
+        from kubegems_routes.controlplane.gatewayapi import ensure_crds
+        from kubegems_routes.gateways.models import Gateway
+        from kubegems_routes.kube.client import KubeClient
+        from kubegems_routes.kube.errors import KubeError
+
+        client = KubeClient.from_kubeconfig(yaml_load(self.kubeconfig))
+        names = []
+        for path in ensure_crds():
+            crd = yaml_load(path)
+            client.apply_crd(crd)
+            names.append(crd["metadata"]["name"])
+
+        def served() -> bool:
+            try:
+                return all(client.crd_established(n) for n in names) and bool(
+                    client.request("GET", "/apis/gateway.networking.k8s.io/v1/httproutes", query={"limit": "1"})
+                )
+            except KubeError:
+                return False
+
+        deadline = time.monotonic() + 60
+        while not served():
+            if time.monotonic() > deadline:
+                raise RuntimeError("Gateway API's CRDs were not served within a minute")
+            time.sleep(0.2)
+        selector = {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [self.environment.namespace]}
+                ]
+            },
+        }
+        client.ensure_namespace("platform")
+        client.create(
+            "/apis/gateway.networking.k8s.io/v1/namespaces/platform/gateways",
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "Gateway",
+                "metadata": {"name": "bench-edge", "namespace": "platform"},
+                "spec": {
+                    "gatewayClassName": "nginx",
+                    "listeners": [
+                        {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": selector}}
+                    ],
+                },
+            },
+        )
+        Gateway.objects.create(
+            cluster=self.cluster,
+            tenant=self.environment.project.tenant,
+            name="gw-api",  # benchmark 6's ingress-class gateway is "edge"
+            kind=Gateway.Kind.GATEWAY_API,
+            gateway_namespace="platform",
+            gateway_name="bench-edge",
+            http_listener="http",
+            default_domain="*.edge.bench.io",
+        )
 
     def start_gunicorn(self) -> None:
         with socket.socket() as sock:
@@ -143,7 +210,7 @@ class Bench:
         from kubegems_routes.routes import manifest
         from kubegems_routes.routes.models import route_spec
 
-        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant, name="public")
         return manifest.build_ingress(
             route_spec(
                 environment=environment,
@@ -162,7 +229,7 @@ class Bench:
         from kubegems_routes.gateways.models import Gateway
         from kubegems_routes.routes.models import Route, RoutePath
 
-        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant)
+        gateway = Gateway.objects.get(cluster=environment.cluster, tenant=environment.project.tenant, name="public")
         routes = Route.objects.bulk_create(
             Route(environment=environment, name=f"{prefix}{i:05}", gateway=gateway, host=f"{prefix}{i}.bench.io")
             for i in range(count)
@@ -198,7 +265,11 @@ class Bench:
             project=self.environment.project, cluster=cluster, name="big", namespace="bench-big"
         )
         gateway = Gateway.objects.create(
-            cluster=cluster, tenant=self.environment.project.tenant, name="public", default_domain="*.big.io"
+            cluster=cluster,
+            tenant=self.environment.project.tenant,
+            name="public",
+            default_domain="*.big.io",
+            extra_domains=BENCH_DOMAINS,
         )
         seed_cluster_objects(cluster, env.namespace)
         client = KubeClient.from_kubeconfig(yaml_load(kubeconfig))
@@ -393,6 +464,68 @@ class Bench:
                 console.append(t_console)
                 raw.append(t_raw)
         self.report("1. create: form POST vs raw create", median_ms(console), median_ms(raw), "raw create", "<= 3")
+
+    def create_gateway_api(self) -> None:
+        """Create POSTs interleaved: on the Gateway API gateway (an HTTPRoute, its host checked against the
+        cache's HTTPRoutes and GRPCRoutes, the Gateway's allowedRoutes with a namespace selector) and on the
+        ingress-class gateway (an Ingress); and the raw creates of both kinds."""
+        from kubegems_routes.kube.client import KubeClient
+        from kubegems_routes.routes import manifest
+
+        session = self.session()
+        env = self.environment
+        url = f"{self.base}/workbench/environments/{env.pk}/routes/-/new/"
+        page = session.get(url).text
+        gateways = {
+            kind: re.search(rf'<option value="(\d+)"[^>]*>{label}', page).group(1)
+            for kind, label in (("ingress", "public"), ("gateway-api", "gw-api"))
+        }
+        domains = {"ingress": "bench.io", "gateway-api": "edge.bench.io"}
+
+        def post(kind: str, name: str) -> float:
+            data = self.form_data(session.cookies["csrftoken"], name, f"{name}.{domains[kind]}", gateways[kind])
+            return timed(lambda: self._expect(session.post(url, data=data, allow_redirects=False), 302))
+
+        # Both workers' caches synced for both paths: warm up until 10 creates in a row of each are fast.
+        fast, attempt, deadline = 0, 0, time.monotonic() + 120
+        while fast < 10 and time.monotonic() < deadline:
+            attempt += 1
+            slow = max(post(kind, f"warm-{kind}-{attempt}") for kind in gateways)
+            fast = fast + 1 if slow < 0.1 else 0
+        print(f"warm after {attempt} pairs")
+        raw = KubeClient.from_kubeconfig(yaml_load(self.kubeconfig))
+        samples: dict[str, list[float]] = {"ingress": [], "gateway-api": [], "raw-ingress": [], "raw-gateway-api": []}
+        for i in range(self.runs * 4 + 2):
+            for kind in ("ingress", "gateway-api") if i % 2 else ("gateway-api", "ingress"):
+                elapsed = post(kind, f"gw-{kind}-{i}")
+                spec = manifest.RouteSpec(
+                    name=f"gw-raw-{kind}-{i}",
+                    namespace=env.namespace,
+                    host=f"raw{i}.{domains[kind]}",
+                    protocol="http",
+                    ingress_class="public-demo",
+                    backends=(manifest.Backend(path="/", service="web", port="80"),),
+                    parent=manifest.GatewayParent("platform", "bench-edge", "http") if kind == "gateway-api" else None,
+                )
+                body = manifest.build(spec)
+                raw_elapsed = timed(lambda s=spec, b=body: raw.create_route_object(s.kind, env.namespace, b))
+                if i >= 2:
+                    samples[kind].append(elapsed)
+                    samples[f"raw-{kind}"].append(raw_elapsed)
+        self.report(
+            "10. create POST: Gateway API gateway (HTTPRoute) vs ingress class (Ingress)",
+            median_ms(samples["gateway-api"]),
+            median_ms(samples["ingress"]),
+            "Ingress POST",
+            "<= 1.2",
+        )
+        self.report(
+            "10b. raw create (the API server's part): HTTPRoute vs Ingress",
+            median_ms(samples["raw-gateway-api"]),
+            median_ms(samples["raw-ingress"]),
+            "raw Ingress create",
+            "report",
+        )
 
     def kubectl_apply(self) -> None:
         kubectl = shutil.which("kubectl")
@@ -647,6 +780,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--ingresses", type=int, default=20_000, help="Ingresses in the big cluster (benchmarks 6-8)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--only",
+        choices=["gateway-api"],
+        help="run one benchmark alone (no big cluster, no data plane) and print it; RESULTS.md is left alone",
+    )
     args = parser.parse_args()
     if args.runs < 5:
         parser.error("--runs must be at least 5")
@@ -654,6 +792,21 @@ def main() -> int:
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="kubegems-routes-bench-"))
+    if args.only:
+        try:
+            with ControlPlane(kubeconfig_path=workdir / "kubeconfig") as plane:
+                bench = Bench(args.runs, workdir, plane.kubeconfig_path)  # type: ignore[arg-type]
+                bench.setup_django()
+                bench.setup_gateway_api()
+                bench.start_gunicorn()
+                try:
+                    bench.create_gateway_api()
+                finally:
+                    bench.gunicorn.terminate()
+                    bench.gunicorn.wait()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     try:
         with (
             ControlPlane(kubeconfig_path=workdir / "kubeconfig") as plane,
@@ -661,6 +814,7 @@ def main() -> int:
         ):
             bench = Bench(args.runs, workdir, plane.kubeconfig_path)  # type: ignore[arg-type]
             bench.setup_django()
+            bench.setup_gateway_api()
             bench.setup_big_cluster(big.kubeconfig_path, args.ingresses)  # type: ignore[arg-type]
             bench.start_gunicorn()
             try:
@@ -668,6 +822,7 @@ def main() -> int:
                 bench.cache_memory()
                 bench.cache_lag()
                 bench.create_overhead()
+                bench.create_gateway_api()
                 bench.kubectl_apply()
                 bench.htmx_toggle()
                 bench.list_at_scale()

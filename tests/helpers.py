@@ -81,6 +81,38 @@ def ingress(namespace: str, **overrides: object) -> dict:
     return manifest.build_ingress(manifest.RouteSpec(**values))
 
 
+def gateway_listener(name: str = "http", protocol: str = "HTTP", **allowed_routes: object) -> dict:
+    """A Gateway listener: HTTP on 80, or HTTPS on 443 terminating with a certificate Secret."""
+    body: dict = {"name": name, "protocol": protocol, "port": 443 if protocol == "HTTPS" else 80}
+    if protocol == "HTTPS":
+        body["tls"] = {"mode": "Terminate", "certificateRefs": [{"name": "gateway-cert"}]}
+    if allowed_routes:
+        body["allowedRoutes"] = allowed_routes
+    return body
+
+
+def gateway_manifest(namespace: str, name: str, *listeners: dict) -> dict:
+    """A Gateway API Gateway; by default listeners http and https admitting routes from every namespace."""
+    everyone = {"namespaces": {"from": "All"}}
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": {
+            "gatewayClassName": "nginx",
+            "listeners": list(listeners)
+            or [gateway_listener("http", **everyone), gateway_listener("https", "HTTPS", **everyone)],
+        },
+    }
+
+
+def put_gateway(kube, body: dict) -> dict:
+    """Create the Gateway (and its namespace)."""
+    namespace = body["metadata"]["namespace"]
+    kube.ensure_namespace(namespace)
+    return kube.create(f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways", body)
+
+
 def until(condition: Callable[[], bool], timeout: float = 5) -> None:
     """Wait for the API server's watch cache to show a write (the console reads some lists from it)."""
     deadline = time.monotonic() + timeout

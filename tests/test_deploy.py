@@ -20,12 +20,13 @@ from django.urls import reverse
 
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient, record_calls
 from kubegems_routes.kube.errors import AlreadyExists, Forbidden, NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, TenantMember
-from tests.helpers import action_url, ingress, route_data, until
+from tests.helpers import action_url, gateway_listener, gateway_manifest, ingress, put_gateway, route_data, until
 from tests.kustomize import KustomizeMissing, render
 
 pytestmark = pytest.mark.django_db
@@ -314,6 +315,8 @@ def test_what_the_console_identity_cannot_do(sa_environment, sa_client, kube):
         lambda: sa_client.request("DELETE", f"/api/v1/namespaces/{ns}"),
         lambda: sa_client.request("DELETE", f"/api/v1/namespaces/{ns}/services/web"),
         lambda: sa_client.request("GET", "/api/v1/nodes"),
+        lambda: sa_client.get_namespace(outside),  # only its environments' own Namespace objects
+        lambda: sa_client.request("DELETE", f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/gateways/x"),
         lambda: sa_client.request("DELETE", "/apis/networking.k8s.io/v1/ingressclasses/default-gateway"),
         lambda: sa_client.create(
             "/apis/rbac.authorization.k8s.io/v1/clusterroles", {"metadata": {"name": "escalate"}, "rules": []}
@@ -389,9 +392,26 @@ def test_removing_one_permission_breaks_the_flow(sa_user_client, sa_environment,
     assert kube.get_ingress(ns, "shop")["spec"]["rules"][0]["host"] == "moved.acme.example.com"
 
 
-def test_gateway_api_routes_work_under_the_shipped_rbac(gateway_api, sa_user_client, sa_environment, sa_client, kube):
+def test_gateway_api_routes_work_under_the_shipped_rbac(
+    gateway_api, sa_user_client, sa_environment, sa_client, kube, settings
+):
     env, ns = sa_environment, sa_environment.namespace
     _bound(kube, sa_client, ns)
+    # Admitted by a label selector: with the cache off, saving reads the Gateway (platform's namespace)
+    # and the environment's own Namespace with the console's identity.
+    selector = {
+        "from": "Selector",
+        "selector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": [ns]}]},
+    }
+    put_gateway(
+        kube,
+        gateway_manifest(
+            "platform",
+            f"edge-{ns}",
+            gateway_listener("http", namespaces=selector),
+            gateway_listener("https", "HTTPS", namespaces=selector),
+        ),
+    )
     edge = Gateway.objects.create(
         cluster=env.cluster,
         tenant=env.project.tenant,
@@ -429,6 +449,22 @@ def test_gateway_api_routes_work_under_the_shipped_rbac(gateway_api, sa_user_cli
     assert sa_user_client.post(reverse("routes:delete", args=[env.pk, "g-grpc"])).status_code == 302
     with pytest.raises(NotFound):
         kube.get_gateway_route("GRPCRoute", ns, "g-grpc")
+
+    # The cache's watches of routes, Gateways and Namespaces work with the identity's list and watch;
+    # a save then reads the Gateway, the Namespace's labels and the routes' hosts from them.
+    settings.KUBE_CACHE = True
+    try:
+        cache = env.cluster.cache()
+        assert cache is not None and cache.wait_synced(20) and cache.wait_gateway_api_synced(20)
+        until(lambda: cache.gateway("platform", f"edge-{ns}") is not None)
+        until(lambda: cache.namespace_labels(ns) is not None)
+        data = route_data(edge, name="g-cached", host="g-cached.edge.example.com")
+        with record_calls() as calls:
+            response = sa_user_client.post(reverse("routes:create", args=[env.pk]), data)
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert calls == [("POST", f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes")]
+    finally:
+        kube_cache_module.stop_all()
 
 
 def test_a_gateways_listener_is_read_under_the_shipped_rbac(gateway_api, admin_client, sa_environment, kube):

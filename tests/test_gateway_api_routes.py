@@ -16,7 +16,7 @@ from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
-from tests.helpers import action_url, create_url, route_data
+from tests.helpers import action_url, create_url, gateway_manifest, put_gateway, route_data
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,10 @@ DOMAINS = "*.acme.example.com\n*.shared.example.com\n*.taken.example.com\nfree.e
 
 
 @pytest.fixture
-def edge(gateway_api, environment) -> Gateway:
-    """A Gateway API gateway of the tenant, next to its ingress-class gateway in the same environment."""
+def edge(gateway_api, environment, kube) -> Gateway:
+    """A Gateway API gateway of the tenant, next to its ingress-class gateway in the same environment;
+    its Gateway (in namespace platform) admits routes from every namespace on listeners http and https."""
+    put_gateway(kube, gateway_manifest("platform", f"edge-{environment.namespace}"))
     return Gateway.objects.create(
         cluster=environment.cluster,
         tenant=environment.project.tenant,

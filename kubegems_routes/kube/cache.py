@@ -1,4 +1,4 @@
-"""Watch-fed, in-process caches of a cluster's Ingresses and Services (reads only).
+"""Watch-fed, in-process caches of a cluster's Ingresses, Services, Namespaces and Gateway API objects (reads only).
 
 Each kind is kept the way client-go's reflector keeps it: list once (in pages
 of 500, so a relist of 20,000 Ingresses never holds them all as JSON), then
@@ -11,7 +11,13 @@ server sends a bookmark about every minute) is dropped and resumed.
 Only the fields the console asks about are kept, as slim frozen records with
 interned strings, indexed for its questions: Ingresses by (ingress class,
 host), by (ingress class, parent domain) for wildcard overlaps, and by
-namespace; Services by namespace.
+namespace; Services by namespace; HTTPRoutes and GRPCRoutes by (Gateway, hostname),
+(Gateway, parent domain) and (Gateway, no hostname); Gateways and Namespaces by key.
+
+Gateway API is a set of CRDs a cluster may not have: while its group answers
+404 the informers of its kinds stay idle (not synced, listing again every
+``absent_retry`` seconds), so their readers fall back to the API server, as
+for any cache that is not synced.
 
 A cache answers only while it is *synced*: listed, and its watch connected.
 Otherwise every query returns None and the caller reads the API server
@@ -20,8 +26,8 @@ an answer from old data. Writes never go through here; after its own write a
 caller can wait until the cache has seen that write (``wait_for``), which
 means it has also seen everything written before it.
 
-Lifetime: one cache per cluster per process, started on first use by two
-daemon threads (one per kind). Under gunicorn every worker process holds its
+Lifetime: one cache per cluster per process, started on first use by one
+daemon thread per kind. Under gunicorn every worker process holds its
 own; a process that was forked from one that had caches (gunicorn --preload)
 drops them, since threads do not survive a fork. ``stop_all()`` stops every
 cache of the process (tests).
@@ -30,6 +36,7 @@ cache of the process (tests).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -40,13 +47,25 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from kubegems_routes.kube.client import Exposure, KubeClient, Manifest, Service, Watch, slim_service
+from kubegems_routes.kube.client import (
+    GATEWAY_API,
+    GATEWAY_ROUTE_KINDS,
+    Exposure,
+    KubeClient,
+    Manifest,
+    Service,
+    Watch,
+    slim_service,
+)
 from kubegems_routes.kube.errors import KubeError, NotFound
 
 log = logging.getLogger(__name__)
 
 INGRESSES = "/apis/networking.k8s.io/v1/ingresses"
 SERVICES = "/api/v1/services"
+NAMESPACES = "/api/v1/namespaces"
+GATEWAYS = f"{GATEWAY_API}/gateways"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
 PAGE_SIZE = 500
 
 T = TypeVar("T")
@@ -90,6 +109,130 @@ def parent_domain(host: str) -> str:
     return host.partition(".")[2]
 
 
+@dataclass(frozen=True, slots=True)
+class ParentRef:
+    """A route's parentRef to a Gateway: its namespace (the route's own when unset), name and sectionName."""
+
+    namespace: str
+    name: str
+    section: str = ""
+
+    @property
+    def scope(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRouteRecord:
+    """What the console needs of an HTTPRoute or GRPCRoute: who, its Gateways, hostnames and matched paths."""
+
+    kind: str
+    namespace: str
+    name: str
+    managed_by: str
+    hostnames: tuple[str, ...]  # empty: every host of the listeners it attaches to
+    parents: tuple[ParentRef, ...]  # Gateways only (other parent kinds are left out)
+    paths: tuple[str, ...]  # path values, or /service/method for gRPC matches
+
+
+def _match_path(match: dict[str, Any]) -> str:
+    if "path" in match:
+        return str((match.get("path") or {}).get("value", "/"))
+    method = match.get("method") or {}
+    if method:
+        return "/" + "/".join(p for p in (method.get("service", ""), method.get("method", "")) if p)
+    return "/"
+
+
+def slim_gateway_route(obj: Manifest, kind: str) -> GatewayRouteRecord:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    namespace = _intern(meta.get("namespace", ""))
+    parents = tuple(
+        ParentRef(_intern(ref.get("namespace") or namespace), _intern(ref.get("name", "")), ref.get("sectionName", ""))
+        for ref in spec.get("parentRefs") or []
+        if ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP and ref.get("kind", "Gateway") == "Gateway"
+    )
+    paths = tuple(
+        _intern(_match_path(match)) for rule in spec.get("rules") or [] for match in rule.get("matches") or [{}]
+    )
+    return GatewayRouteRecord(
+        kind=kind,
+        namespace=namespace,
+        name=meta.get("name", ""),
+        managed_by=_intern((meta.get("labels") or {}).get("app.kubernetes.io/managed-by", "")),
+        hostnames=tuple(_intern(h) for h in spec.get("hostnames") or []),
+        parents=parents,
+        paths=paths or ("/",),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRequirement:
+    """One matchExpressions entry of a label selector."""
+
+    key: str
+    operator: str  # In, NotIn, Exists, DoesNotExist
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerRecord:
+    """A Gateway listener and which routes it admits (spec.listeners[].allowedRoutes)."""
+
+    name: str
+    protocol: str
+    hostname: str = ""
+    namespaces_from: str = "Same"  # Same, All or Selector (Gateway API's default is Same)
+    match_labels: tuple[tuple[str, str], ...] = ()
+    match_expressions: tuple[LabelRequirement, ...] = ()
+    kinds: tuple[tuple[str, str], ...] = ()  # (group, kind); empty: the kinds the protocol supports
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRecord:
+    namespace: str
+    name: str
+    listeners: tuple[ListenerRecord, ...]
+
+
+def slim_gateway(obj: Manifest) -> GatewayRecord:
+    meta = obj.get("metadata") or {}
+    listeners = []
+    for listener in (obj.get("spec") or {}).get("listeners") or []:
+        allowed = listener.get("allowedRoutes") or {}
+        namespaces = allowed.get("namespaces") or {}
+        selector = namespaces.get("selector") or {}
+        listeners.append(
+            ListenerRecord(
+                name=str(listener.get("name", "")),
+                protocol=str(listener.get("protocol", "")),
+                hostname=str(listener.get("hostname") or ""),
+                namespaces_from=str(namespaces.get("from") or "Same"),
+                match_labels=tuple(sorted((selector.get("matchLabels") or {}).items())),
+                match_expressions=tuple(
+                    LabelRequirement(str(e.get("key", "")), str(e.get("operator", "")), tuple(e.get("values") or ()))
+                    for e in selector.get("matchExpressions") or []
+                ),
+                kinds=tuple(
+                    (str(k.get("group", GATEWAY_GROUP)), str(k.get("kind", ""))) for k in allowed.get("kinds") or []
+                ),
+            )
+        )
+    return GatewayRecord(namespace=meta.get("namespace", ""), name=meta.get("name", ""), listeners=tuple(listeners))
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceRecord:
+    name: str
+    labels: tuple[tuple[str, str], ...]
+
+
+def slim_namespace(obj: Manifest) -> NamespaceRecord:
+    meta = obj.get("metadata") or {}
+    return NamespaceRecord(name=meta.get("name", ""), labels=tuple(sorted((meta.get("labels") or {}).items())))
+
+
 def _ingress_keys(key: Key, record: IngressRecord) -> Iterable[tuple[str, Hashable]]:
     yield "namespace", key[0]
     for host, _paths in record.rules:
@@ -102,6 +245,20 @@ def _ingress_keys(key: Key, record: IngressRecord) -> Iterable[tuple[str, Hashab
 
 def _service_keys(key: Key, _record: Service) -> Iterable[tuple[str, Hashable]]:
     yield "namespace", key[0]
+
+
+def _gateway_route_keys(key: Key, record: GatewayRouteRecord) -> Iterable[tuple[str, Hashable]]:
+    for scope in {parent.scope for parent in record.parents}:
+        if not record.hostnames:
+            yield "every-host", scope
+        for host in record.hostnames:
+            yield "host", (scope, host)
+            if not host.startswith("*."):
+                yield "parent", (scope, parent_domain(host))
+
+
+def _no_keys(_key: Key, _record: object) -> Iterable[tuple[str, Hashable]]:
+    return ()
 
 
 class _Gone(Exception):
@@ -174,6 +331,7 @@ class Informer(Generic[T]):
         watch_timeout: int = 300,
         stall_timeout: float = 90,
         max_backoff: float = 10,
+        absent_retry: float = 30,
     ) -> None:
         self.kind = kind
         self.store: Store[T] = Store(index_keys)
@@ -183,6 +341,7 @@ class Informer(Generic[T]):
         self._watch_timeout = watch_timeout
         self._stall_timeout = stall_timeout
         self._max_backoff = max_backoff
+        self._absent_retry = absent_retry
         self._stopping = threading.Event()
         self._changed = threading.Condition()
         self._watch: Watch | None = None
@@ -191,6 +350,8 @@ class Informer(Generic[T]):
         self.resource_version = ""
         self.relists = 0  # lists after the first one (410 Gone, or a failure before any list)
         self.last_error = ""
+        # The API server does not serve the kind (404: e.g. Gateway API's CRDs are not installed).
+        self.absent = False
 
     # -- life cycle --------------------------------------------------------------
 
@@ -254,6 +415,22 @@ class Informer(Generic[T]):
                 listed = False
                 self.relists += 1
                 delay = 0.0
+            except NotFound as exc:
+                # The kind is not served (its CRD is missing, or was deleted): idle, and look again
+                # now and then. Readers see a cache that is not synced and ask the API server.
+                self._set_synced(False)
+                if not self.absent:
+                    log.info(
+                        "%s cache: not served by this cluster (%s); listing again every %ss",
+                        self.kind,
+                        exc,
+                        self._absent_retry,
+                    )
+                self.absent = True
+                self.last_error = str(exc)
+                listed = False
+                self.store.replace({})
+                self._stopping.wait(self._absent_retry)
             except (KubeError, OSError, ValueError) as exc:
                 self._set_synced(False)
                 if self._stopping.is_set():
@@ -286,6 +463,7 @@ class Informer(Generic[T]):
             if not continue_token or self._stopping.is_set():
                 break
         self.store.replace(items)
+        self.absent = False
         self._advance(resource_version)
 
     def _watch_once(self) -> None:
@@ -337,7 +515,8 @@ class Informer(Generic[T]):
 
 
 class ClusterCache:
-    """The Ingresses and Services of one cluster; every query returns None while not synced."""
+    """The Ingresses, Services, Namespaces and Gateway API objects of one cluster; queries return None while
+    the kinds they read are not synced."""
 
     def __init__(self, client: KubeClient, **options: Any) -> None:
         self.ingresses: Informer[IngressRecord] = Informer(
@@ -346,20 +525,46 @@ class ClusterCache:
         self.services: Informer[Service] = Informer(
             "services", client, SERVICES, slim_service, _service_keys, **options
         )
+        self.namespaces: Informer[NamespaceRecord] = Informer(
+            "namespaces", client, NAMESPACES, slim_namespace, _no_keys, **options
+        )
+        self.gateway_routes: dict[str, Informer[GatewayRouteRecord]] = {
+            kind: Informer(
+                resource,
+                client,
+                f"{GATEWAY_API}/{resource}",
+                functools.partial(slim_gateway_route, kind=kind),
+                _gateway_route_keys,
+                **options,
+            )
+            for kind, resource in GATEWAY_ROUTE_KINDS.items()
+        }
+        self.gateways: Informer[GatewayRecord] = Informer(
+            "gateways", client, GATEWAYS, slim_gateway, _no_keys, **options
+        )
         self.started_at = time.monotonic()
 
+    def informers(self) -> list[Informer[Any]]:
+        return [self.ingresses, self.services, self.namespaces, *self.gateway_routes.values(), self.gateways]
+
     def start(self) -> ClusterCache:
-        self.ingresses.start()
-        self.services.start()
+        for informer in self.informers():
+            informer.start()
         return self
 
     def stop(self) -> None:
-        self.ingresses.stop()
-        self.services.stop()
+        for informer in self.informers():
+            informer.stop()
 
     def wait_synced(self, timeout: float) -> bool:
+        """Ingresses and Services synced (what every page reads; Gateway API may not be installed)."""
         deadline = time.monotonic() + timeout
         return self.ingresses.wait_synced(timeout) and self.services.wait_synced(max(0, deadline - time.monotonic()))
+
+    def wait_gateway_api_synced(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        informers: list[Informer[Any]] = [*self.gateway_routes.values(), self.gateways, self.namespaces]
+        return all(informer.wait_synced(max(0, deadline - time.monotonic())) for informer in informers)
 
     def ingresses_overlapping(self, ingress_class: str, host: str) -> list[IngressRecord] | None:
         """Ingresses of the class serving a host that overlaps ``host`` (equal, or one label under a wildcard)."""
@@ -373,6 +578,35 @@ class ClusterCache:
             found += store.by_index("host", (ingress_class, "*." + parent_domain(host)))
         unique = {(r.namespace, r.name): r for r in found}
         return list(unique.values())
+
+    def gateway_routes_overlapping(self, scope: str, host: str) -> list[GatewayRouteRecord] | None:
+        """HTTPRoutes and GRPCRoutes attached to the Gateway ``scope`` (namespace/name) that serve a host
+        overlapping ``host``: equal, one label under a wildcard, or no hostnames at all (every host)."""
+        informers = self.gateway_routes.values()
+        if not all(informer.synced for informer in informers):
+            return None
+        found: list[GatewayRouteRecord] = []
+        for informer in informers:
+            store = informer.store
+            found += store.by_index("host", (scope, host))
+            found += store.by_index("every-host", scope)
+            if host.startswith("*."):
+                found += store.by_index("parent", (scope, host[2:]))
+            else:
+                found += store.by_index("host", (scope, "*." + parent_domain(host)))
+        unique = {(r.kind, r.namespace, r.name): r for r in found}
+        return list(unique.values())
+
+    def gateway(self, namespace: str, name: str) -> GatewayRecord | None:
+        """The Gateway (None when missing); call only while ``gateways.synced``."""
+        return self.gateways.store.get((namespace, name))
+
+    def namespace_labels(self, name: str) -> dict[str, str] | None:
+        """A Namespace's labels; None when the cache is not synced or the Namespace is unknown to it."""
+        if not self.namespaces.synced:
+            return None
+        record = self.namespaces.store.get(("", name))
+        return dict(record.labels) if record is not None else None
 
     def ingresses_in(self, namespace: str) -> list[IngressRecord] | None:
         if not self.ingresses.synced:

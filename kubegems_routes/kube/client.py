@@ -447,6 +447,9 @@ class KubeClient:
     def get_gateway(self, namespace: str, name: str) -> Manifest:
         return self.request("GET", f"{GATEWAY_API}/namespaces/{_q(namespace)}/gateways/{_q(name)}")
 
+    def get_namespace(self, name: str) -> Manifest:
+        return self.request("GET", f"/api/v1/namespaces/{_q(name)}")
+
     # -- CustomResourceDefinitions (the local control plane, tests) ------------
 
     def apply_crd(self, manifest: Manifest) -> Manifest:

@@ -62,6 +62,11 @@ class IngressMissing(RouteError):
 
 
 @dataclass
+class NotAdmitted(RouteError):
+    """The Gateway API Gateway is missing, or its listener's allowedRoutes do not admit the route."""
+
+
+@dataclass
 class KindSwitch(RouteError):
     """An edit would turn the route into another kind of object (Ingress, HTTPRoute, GRPCRoute) that the
     user has not confirmed: the old object would be deleted and a new one created."""

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 
-from kubegems_routes.kube.cache import IngressRecord, slim_ingress
+from kubegems_routes.kube.cache import GatewayRouteRecord, IngressRecord, slim_gateway_route, slim_ingress
 from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS
-from kubegems_routes.routes.manifest import GATEWAY_GROUP, RouteSpec
+from kubegems_routes.routes.manifest import RouteSpec
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -160,53 +159,54 @@ def gateway_route_conflicts(
 ) -> list[HostConflict]:
     """Conflicts with the HTTPRoutes and GRPCRoutes attached to the same Gateway, in any namespace.
 
-    Not cached: one consistent list per kind from the API server, before the
-    write and after it. (A read from the API server's watch cache would answer
-    429 "storage is (re)initializing" while that cache of a custom resource
-    starts, e.g. after an API server restart; a consistent list does not wait for it.)
+    From the cluster's cache when its route kinds are synced (an index lookup by
+    Gateway and host); after this save's own write, once the cache of the
+    written kind has seen it. Otherwise (not synced, or the write not seen in
+    time) one consistent list per kind from the API server: not its watch
+    cache, which answers 429 "storage is (re)initializing" while that cache of
+    a custom resource starts (e.g. after an API server restart).
+
+    The other kind's cache is read as it is after the write: it trails the API
+    server by milliseconds and carries no event to wait for. A route of the
+    other kind written outside the console in those milliseconds is not seen;
+    Gateway API gives a host's traffic to the older route anyway.
     """
-    client = environment.cluster.client()
     scope = spec.host_scope
-    records = [
-        record
-        for kind in GATEWAY_ROUTE_KINDS
-        for item in client.list_gateway_routes(kind, None)
-        if (record := _attached_record(item, scope, spec.host)) is not None
-    ]
+    cache = environment.cluster.cache()
+    if written and cache is None:
+        return []
+    found: list[GatewayRouteRecord] | None = None
+    informer = cache.gateway_routes[spec.kind] if cache is not None else None
+    if (
+        cache is not None
+        and informer is not None
+        and not informer.absent  # not served when the cache last looked: nothing to wait for
+        and (not written or informer.wait_for(written, settings.KUBE_CACHE_WRITE_WAIT))
+    ):
+        found = cache.gateway_routes_overlapping(scope, spec.host)
+    if found is None:
+        client = environment.cluster.client()
+        found = [
+            slim_gateway_route(item, kind)
+            for kind in GATEWAY_ROUTE_KINDS
+            for item in client.list_gateway_routes(kind, None)
+        ]
+    records = [record for r in found if (record := _as_ingress_record(r, scope, spec.host)) is not None]
     records = [r for r in records if _serves_overlapping(r, spec.host)]
     tenants = tenants_by_namespace(environment, {r.namespace for r in records})
     return find_conflicts(records, environment, scope, route_name, spec.host, [b.path for b in spec.backends], tenants)
 
 
-def _attached_record(item: dict[str, Any], scope: str, host: str) -> IngressRecord | None:
+def _as_ingress_record(route: GatewayRouteRecord, scope: str, host: str) -> IngressRecord | None:
     """An HTTPRoute or GRPCRoute attached to the Gateway ``scope``, as the record the host check reads."""
-    meta = item.get("metadata") or {}
-    spec = item.get("spec") or {}
-    namespace = meta.get("namespace", "")
-    attached = any(
-        ref.get("group", GATEWAY_GROUP) == GATEWAY_GROUP
-        and ref.get("kind", "Gateway") == "Gateway"
-        and f"{ref.get('namespace') or namespace}/{ref.get('name', '')}" == scope
-        for ref in spec.get("parentRefs") or []
-    )
-    if not attached:
+    if not any(parent.scope == scope for parent in route.parents):
         return None
-    paths = tuple(_match_path(match) for rule in spec.get("rules") or [] for match in rule.get("matches") or [{}])
     # A route without hostnames serves every host of its listener, this one included.
-    hostnames = spec.get("hostnames") or [host]
+    hostnames = route.hostnames or (host,)
     return IngressRecord(
-        namespace=namespace,
-        name=meta.get("name", ""),
+        namespace=route.namespace,
+        name=route.name,
         ingress_class=scope,
-        managed_by=(meta.get("labels") or {}).get("app.kubernetes.io/managed-by", ""),
-        rules=tuple((hostname, paths or ("/",)) for hostname in hostnames),
+        managed_by=route.managed_by,
+        rules=tuple((hostname, route.paths) for hostname in hostnames),
     )
-
-
-def _match_path(match: dict[str, Any]) -> str:
-    if "path" in match:
-        return str((match.get("path") or {}).get("value", "/"))
-    method = match.get("method") or {}
-    if method:
-        return "/" + "/".join(p for p in (method.get("service", ""), method.get("method", "")) if p)
-    return "/"

@@ -26,6 +26,7 @@ from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, KubeClient, Manifes
 from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
 from kubegems_routes.lib.hosts import is_random_host_of, random_host
 from kubegems_routes.routes import cluster_reads, drift, manifest
+from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.claims import claim_for_route
 from kubegems_routes.routes.errors import (
     CertificateConflict,
@@ -36,6 +37,7 @@ from kubegems_routes.routes.errors import (
     IngressMissing,
     KindSwitch,
     NameTaken,
+    NotAdmitted,
     NotImportable,
     RefusedByCluster,
     RouteError,
@@ -188,6 +190,7 @@ def save_route(
         conflict = certificate_conflict(route, secrets_of(route.environment))
         if conflict:
             raise CertificateConflict(conflict)
+    _check_attachment(route.environment, values)
     values = dataclasses.replace(values, host=host)
     body: Manifest = {}
     applied_in_cluster = False
@@ -382,6 +385,17 @@ def _replaced_diff(client: KubeClient, previous: manifest.RouteSpec, name: str) 
         return drift.diff(manifest.build(previous), live, "the route", "the cluster now")
     except (KubeError, manifest.UnresolvedPort):
         return ""
+
+
+def _check_attachment(environment: Environment, values: RouteValues) -> None:
+    """On a Gateway API gateway: the Gateway exists and its listener admits this namespace and kind."""
+    parent = values.gateway.parent()
+    if parent is None:
+        return
+    with _cluster_errors("reading the Gateway"):
+        refusal = attachment_refusal(environment, parent, values.protocol)
+    if refusal:
+        raise NotAdmitted(refusal)
 
 
 def _check_host(route: Route, spec: manifest.RouteSpec, *, replacing: bool = False, written: str = "") -> None:

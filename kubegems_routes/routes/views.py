@@ -28,6 +28,7 @@ from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
+from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.certificates import read_certificate
 from kubegems_routes.routes.errors import (
     CertificateConflict,
@@ -36,6 +37,7 @@ from kubegems_routes.routes.errors import (
     HostTaken,
     KindSwitch,
     NameTaken,
+    NotAdmitted,
     NotImportable,
     RefusedByCluster,
     RouteError,
@@ -292,9 +294,19 @@ def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[st
         "certificate_secret": manifest.certificate_secret_name(name) if name else "",
         "host_warning": editor.host_warning(),
         "kind_switch": editor.kind_switch(),
+        "attachment_warning": _attachment_warning(page.environment, editor),
         "section": "routes",
         **extra,
     }
+
+
+def _attachment_warning(environment: Environment, editor: RouteEditor) -> str:
+    """Whether the chosen Gateway admits routes from here: said live from the cluster's cache (no API call;
+    nothing while it is not synced), and checked again with the cluster when saving."""
+    parent = editor.gateway.parent() if editor.gateway is not None else None
+    if parent is None:
+        return ""
+    return attachment_refusal(environment, parent, editor.protocol(), cached_only=True)
 
 
 # Protocols that need an annotation on an Ingress and none in Gateway API.
@@ -427,6 +439,8 @@ def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: 
         editor.add_error("switch_to", exc.message)
     elif isinstance(exc, CertificateConflict):
         editor.add_error("tls_source", exc.message)
+    elif isinstance(exc, NotAdmitted):
+        editor.add_error("gateway", exc.message)
     elif isinstance(exc, RefusedByCluster):
         for problem in exc.problems:
             editor.add_error(problem.field, problem.message, problem.row)
