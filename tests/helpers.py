@@ -190,9 +190,10 @@ class FreezableProxy:
                 up.close()
 
 
-def gateway_api_gateway(environment: Environment, name: str = "edge", **fields: object) -> Gateway:
+def gateway_api_gateway(environment: Environment, kube, name: str = "edge", **fields: object) -> Gateway:
     """A Gateway API gateway of the environment's tenant, attached to a Gateway of its own for this test's
-    namespace (routes of earlier tests stay in the shared cluster and would own the hosts)."""
+    namespace (routes of earlier tests stay in the shared cluster and would own the hosts), which is
+    created in the cluster (listeners http and https admitting every namespace)."""
     values: dict = {
         "cluster": environment.cluster,
         "tenant": environment.project.tenant,
@@ -206,4 +207,5 @@ def gateway_api_gateway(environment: Environment, name: str = "edge", **fields: 
         "extra_domains": "*.acme.example.com",
     }
     values.update(fields)
+    put_gateway(kube, gateway_manifest(str(values["gateway_namespace"]), str(values["gateway_name"])))
     return Gateway.objects.create(**values)

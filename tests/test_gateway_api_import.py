@@ -22,8 +22,8 @@ GROUP = "gateway.networking.k8s.io"
 
 
 @pytest.fixture
-def edge(gateway_api, environment) -> Gateway:
-    gateway = gateway_api_gateway(environment)
+def edge(gateway_api, environment, kube) -> Gateway:
+    gateway = gateway_api_gateway(environment, kube)
     gateway.annotations.create(key="example.com/team", value="edge")
     return gateway
 

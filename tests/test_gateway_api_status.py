@@ -14,6 +14,7 @@ import pytest
 from django.urls import reverse
 
 from kubegems_routes.kube.client import KubeClient, record_calls
+from tests.helpers import until
 from tests.test_gateway_api_routes import _save, edge  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -130,9 +131,12 @@ def test_the_status_costs_no_extra_cluster_call(operator_client, environment, ed
         operator_client.get(reverse("routes:list", args=[environment.pk]))
     # The page's routes are listed once per kind; their status comes with them. No Events list:
     # the page holds no Ingress route, and the Ingress controller's Events say nothing about HTTPRoutes.
+    # (Without the watch cache, as here, the unmanaged objects that can be imported are listed too.)
     assert calls == [
         ("GET", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses"),  # unmanaged Ingresses
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes"),
+        ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/grpcroutes"),
+        ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes"),  # unmanaged ones
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/grpcroutes"),
     ]
     with record_calls() as calls:
@@ -140,4 +144,36 @@ def test_the_status_costs_no_extra_cluster_call(operator_client, environment, ed
     assert calls == [
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/shop"),
         ("GET", f"/api/v1/namespaces/{namespace}/events"),
+    ]
+
+
+def test_with_the_cache_the_list_reads_only_its_page_and_finds_unmanaged_routes_in_the_cache(
+    operator_client,
+    environment,
+    edge,
+    kube,
+    kube_cache,  # noqa: F811
+):
+    _save(operator_client, environment, edge)
+    namespace = environment.namespace
+    parent = {"namespace": edge.gateway_namespace, "name": edge.gateway_name, "sectionName": "http"}
+    kube.create_gateway_route(
+        "HTTPRoute",
+        namespace,
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "legacy", "namespace": namespace},
+            "spec": {"parentRefs": [parent], "hostnames": ["legacy.edge.example.com"]},
+        },
+    )
+    cache = environment.cluster.cache()
+    assert cache is not None and cache.wait_synced(20) and cache.wait_gateway_api_synced(20)
+    until(lambda: [r.name for r in cache.gateway_routes_in(namespace) or []].count("legacy") == 1)
+    with record_calls() as calls:
+        listing = operator_client.get(reverse("routes:list", args=[environment.pk]))
+    assert listing.context["unmanaged"] == [("HTTPRoute", "legacy")]
+    assert [c for c in calls if c[0] != "WATCH"] == [  # the page's routes, one list per kind; nothing else
+        ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes"),
+        ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/grpcroutes"),
     ]

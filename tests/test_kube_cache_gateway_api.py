@@ -81,7 +81,7 @@ def test_a_route_record_keeps_its_gateways_hostnames_and_paths():
     bare = slim_gateway_route(
         {"metadata": {"namespace": "x", "name": "y"}, "spec": {"parentRefs": [{"name": "g"}]}}, "GRPCRoute"
     )
-    assert set(_gateway_route_keys(("x", "y"), bare)) == {("every-host", "x/g")}
+    assert set(_gateway_route_keys(("x", "y"), bare)) == {("namespace", "x"), ("every-host", "x/g")}
     assert bare.paths == ("/",)
 
 

@@ -25,8 +25,8 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def edge(gateway_api, environment) -> Gateway:
-    return gateway_api_gateway(environment)
+def edge(gateway_api, environment, kube) -> Gateway:
+    return gateway_api_gateway(environment, kube)
 
 
 def _public(environment) -> Gateway:

@@ -248,6 +248,7 @@ def _service_keys(key: Key, _record: Service) -> Iterable[tuple[str, Hashable]]:
 
 
 def _gateway_route_keys(key: Key, record: GatewayRouteRecord) -> Iterable[tuple[str, Hashable]]:
+    yield "namespace", key[0]
     for scope in {parent.scope for parent in record.parents}:
         if not record.hostnames:
             yield "every-host", scope
@@ -607,6 +608,13 @@ class ClusterCache:
             return None
         record = self.namespaces.store.get(("", name))
         return dict(record.labels) if record is not None else None
+
+    def gateway_routes_in(self, namespace: str) -> list[GatewayRouteRecord] | None:
+        """The namespace's HTTPRoutes and GRPCRoutes; None while either kind is not synced."""
+        informers = self.gateway_routes.values()
+        if not all(informer.synced for informer in informers):
+            return None
+        return [record for informer in informers for record in informer.store.by_index("namespace", namespace)]
 
     def ingresses_in(self, namespace: str) -> list[IngressRecord] | None:
         if not self.ingresses.synced:

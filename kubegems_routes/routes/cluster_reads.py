@@ -77,9 +77,18 @@ def controller_statuses(environment: Environment) -> dict[str, GatewayStatus]:
 
 def unmanaged_gateway_routes(environment: Environment, scopes: set[str]) -> list[tuple[str, str]]:
     """(kind, name) of the namespace's HTTPRoutes and GRPCRoutes the console did not create that attach
-    to one of ``scopes`` (the environment's Gateway API gateways, as namespace/name): what can be imported."""
+    to one of ``scopes`` (the environment's Gateway API gateways, as namespace/name): what can be imported.
+    From the cache when it follows both kinds, else one label-selected list per kind."""
     if not scopes:
         return []
+    cache = environment.cluster.cache()
+    records = cache.gateway_routes_in(environment.namespace) if cache is not None else None
+    if records is not None:
+        return [
+            (r.kind, r.name)
+            for r in records
+            if r.managed_by != manifest.MANAGED_BY and {p.scope for p in r.parents} & scopes
+        ]
     client = environment.cluster.client()
     selector = f"{manifest.LABEL_MANAGED_BY}!={manifest.MANAGED_BY}"
     return [
