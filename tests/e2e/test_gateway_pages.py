@@ -267,6 +267,10 @@ def test_admin_gateway_pages_and_the_streamed_reapply_results(
     # Until the watch cache holds the Service the list says what is configured; the change page reads the cluster.
     expect(row.locator("td.field-address_display")).to_contain_text(gateway.service)
     expect(row.locator("td.field-route_count")).to_have_text(str(ROUTES))
+    # At phone width the table scrolls in its own box, its columns readable, not a few letters a line.
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the gateway list scrolls sideways by {overflow}px at {width}px"
+    assert row.bounding_box()["height"] < 120, f"the gateway's row is squeezed: {row.bounding_box()}"
     p.shot("gateway-list")
     p.check_accessibility()
 
