@@ -20,7 +20,7 @@ class LabelledTabularInline(admin.TabularInline):
     """
 
     def formfield_for_dbfield(
-        self, db_field: models.Field[Any, Any], request: HttpRequest | None, **kwargs: Any
+        self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> forms.Field | None:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None:

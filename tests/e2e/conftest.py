@@ -98,9 +98,7 @@ class Page:
         # axe injects a <style> of its own for some checks (Django admin's pages), which the page's
         # CSP rightly refuses: that refusal is axe's, not the page's.
         self.page.evaluate("() => new Promise(requestAnimationFrame)")  # its console messages are in
-        self.problems[before:] = [
-            p for p in self.problems[before:] if "Applying inline style violates" not in p
-        ]
+        self.problems[before:] = [p for p in self.problems[before:] if "Applying inline style violates" not in p]
         bad = [
             f"{v['id']} ({v['impact']}): {v['help']} at "
             + "; ".join(f"{n['target']}: {n.get('failureSummary', '')}" for n in v["nodes"][:3])

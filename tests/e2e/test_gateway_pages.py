@@ -407,9 +407,7 @@ def test_a_route_on_a_gateway_api_gateway_from_the_form_to_its_page(
     assert live["spec"]["hostnames"] == ["shop.edge.example.com"]
     # The certificate is the listener's, and the gateway is the Gateway routes attach to, not an ingress class.
     expect(page.locator("#tls-secret")).to_have_text(words["listener certificate"])
-    expect(page.locator("#route-gateway")).to_have_text(
-        f"edge ({words['the gateway']} platform/{edge.gateway_name})"
-    )
+    expect(page.locator("#route-gateway")).to_have_text(f"edge ({words['the gateway']} platform/{edge.gateway_name})")
     expect(page.locator("button[data-copy-target='#ingress-yaml'] .visually-hidden")).to_have_text(
         " " + words["copy yaml"]
     )
