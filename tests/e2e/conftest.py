@@ -123,6 +123,18 @@ class Page:
         self.page.wait_for_function("() => !document.querySelector('.htmx-request')")
 
 
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, started once the test database is set up.
+
+    Started first, it hands its thread the SQLite in-memory connection of the
+    settings it found, and on the PostgreSQL run (KGR_TEST_DATABASE=postgres)
+    the console it serves would stay on SQLite ("no such table") whenever a
+    browser test is the session's first to use the database.
+    """
+    return live_server
+
+
 @pytest.fixture
 def make_page(browser, live_server):
     """Pages of a test; on teardown, any CSP violation, console error or page error of any of them fails it."""
