@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDomain
 from kubegems_routes.kube.errors import KubeError
+from kubegems_routes.lib.admin import LabelledTabularInline
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -52,7 +53,7 @@ def _streamed_results(
         yield tail
 
 
-class GatewayAnnotationInline(admin.TabularInline):
+class GatewayAnnotationInline(LabelledTabularInline):
     model = GatewayAnnotation
     extra = 1
     formfield_overrides = {models.TextField: {"widget": forms.TextInput(attrs={"size": 60})}}

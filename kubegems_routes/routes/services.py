@@ -440,7 +440,7 @@ def _stale_diff(client: KubeClient, namespace: str, name: str, body: Manifest) -
         live = client.get_route_object(body["kind"], namespace, name)
     except KubeError:
         return ""
-    return drift.diff(body, live, "your edit", "the cluster now")
+    return drift.diff(body, live, _("your edit"), _("the cluster now"))
 
 
 def _undo(client: KubeClient, namespace: str, name: str, values: RouteValues, created: bool) -> None:
@@ -481,7 +481,7 @@ def start_edit(route: Route) -> EditStart:
     return EditStart(
         live["metadata"]["resourceVersion"],
         sync,
-        drift.diff(expected, live, "the route", "the cluster") if sync == drift.Sync.CHANGED else "",
+        drift.diff(expected, live, _("the route"), _("the cluster")) if sync == drift.Sync.CHANGED else "",
     )
 
 

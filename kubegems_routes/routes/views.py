@@ -684,7 +684,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "tls_warning": tls_warning(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
             "certificate": certificate,
             "drift_diff": (
-                drift.diff(expected, ingress, "the route", "the cluster")
+                drift.diff(expected, ingress, _("the route"), _("the cluster"))
                 if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
                 else ""
             ),
