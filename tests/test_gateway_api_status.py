@@ -150,9 +150,9 @@ def test_the_status_costs_no_extra_cluster_call(operator_client, environment, ed
 def test_with_the_cache_the_list_reads_only_its_page_and_finds_unmanaged_routes_in_the_cache(
     operator_client,
     environment,
-    edge,
+    edge,  # noqa: F811
     kube,
-    kube_cache,  # noqa: F811
+    kube_cache,
 ):
     _save(operator_client, environment, edge)
     namespace = environment.namespace
