@@ -16,13 +16,12 @@ This module uses the standard library only: it runs before any pip install.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
 from kubegems_routes.controlplane.build import BuildError, _log, build_lock, cache_root
-from kubegems_routes.controlplane.gomodule import copy_module_folder
+from kubegems_routes.controlplane.gomodule import copy_module_folder, fetch_main
 
 CERT_MANAGER_MODULE = "github.com/cert-manager/cert-manager"
 CERT_MANAGER_VERSION = os.environ.get("KGR_CERT_MANAGER_VERSION", "v1.21.2")
@@ -84,18 +83,7 @@ def _fetch(version: str) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--print", action="store_true", help="print the CRD files")
-    args = parser.parse_args(argv)
-    try:
-        files = ensure_crds()
-    except BuildError as exc:
-        _log(f"ERROR: {exc}")
-        return 1
-    if args.print:
-        for path in files:
-            print(path)
-    return 0
+    return fetch_main((__doc__ or "").splitlines()[0], ensure_crds, argv)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ This module uses the standard library only: it runs before any pip install.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kubegems_routes.controlplane.build import BuildError, _build_env, _go, _log, _run
@@ -42,3 +44,19 @@ def copy_module_folder(module: str, version: str, folder: Path, target: Path) ->
     shutil.rmtree(target, ignore_errors=True)
     partial.replace(target)
     return target
+
+
+def fetch_main(description: str, ensure: Callable[[], list[Path]], argv: list[str] | None = None) -> int:
+    """The command line of a fetcher: fetch if missing, ``--print`` the files; 1 with the cause on failure."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--print", action="store_true", help="print the files")
+    args = parser.parse_args(argv)
+    try:
+        files = ensure()
+    except BuildError as exc:
+        _log(f"ERROR: {exc}")
+        return 1
+    if args.print:
+        for path in files:
+            print(path)
+    return 0
