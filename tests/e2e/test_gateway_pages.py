@@ -24,7 +24,7 @@ from kubegems_routes.routes.services import RouteValues, save_route
 from kubegems_routes.tenancy.models import Environment
 from tests.e2e.conftest import VIEWPORTS, Page
 from tests.e2e.test_list_and_admin import CLIPPED_CONTROLS, OVERFLOW
-from tests.helpers import tenant_gateway
+from tests.helpers import gateway_manifest, put_gateway, tenant_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,7 +77,7 @@ WORDS = {
         "set by an admin": "由管理员设置",
         "dns": "创建 DNS 记录",
         "try": "在 DNS 记录生效前试用",
-        "why changed": "管理员修改了网关的默认注解",
+        "why changed": "管理员更改了网关的默认注解",
         "reapply": "重新应用路由",
         "gateway": "网关",
         "domains": "域名",
@@ -323,8 +323,10 @@ def test_admin_gateway_pages_and_the_streamed_reapply_results(
 
 
 @pytest.fixture
-def edge(gateway_api, environment) -> Gateway:
-    """A Gateway API gateway of the tenant (one Gateway per test: earlier tests' routes own their hosts)."""
+def edge(gateway_api, environment, kube) -> Gateway:
+    """A Gateway API gateway of the tenant (one Gateway per test: earlier tests' routes own their hosts),
+    and its Gateway in the cluster (the save checks that it admits the environment's namespace)."""
+    put_gateway(kube, gateway_manifest("platform", f"edge-{environment.namespace}"))
     return Gateway.objects.create(
         cluster=environment.cluster,
         tenant=environment.project.tenant,
