@@ -50,8 +50,15 @@ _observers: list[Callable[[str, str], None]] = []
 
 @contextlib.contextmanager
 def record_calls() -> Iterator[list[tuple[str, str]]]:
+    """The (method, path) of each cluster call this thread makes meanwhile: a request's calls, not those
+    of the watch-fed caches' threads (their watches reconnect whenever they like)."""
     calls: list[tuple[str, str]] = []
-    observer = lambda method, path: calls.append((method, path))  # noqa: E731
+    me = threading.get_ident()
+
+    def observer(method: str, path: str) -> None:
+        if threading.get_ident() == me:
+            calls.append((method, path))
+
     _observers.append(observer)
     try:
         yield calls
