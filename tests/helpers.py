@@ -209,3 +209,34 @@ def gateway_api_gateway(environment: Environment, kube, name: str = "edge", **fi
     values.update(fields)
     put_gateway(kube, gateway_manifest(str(values["gateway_namespace"]), str(values["gateway_name"])))
     return Gateway.objects.create(**values)
+
+
+def deny_ingress_operation(kube, policy: str, operation: str, expression: str, message: str) -> str:
+    """A ValidatingAdmissionPolicy (and its binding) of the API server that denies ``operation`` (e.g.
+    UPDATE, DELETE) of an Ingress unless the CEL ``expression`` holds; a real refusal for fault tests.
+    It takes effect a moment later: callers wait for a probe to be refused."""
+    import kubernetes.client as k8s
+
+    api = k8s.AdmissionregistrationV1Api(kube._api)
+    rule = {"apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"], "operations": [operation]}
+    api.create_validating_admission_policy(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": policy},
+            "spec": {
+                "failurePolicy": "Fail",
+                "matchConstraints": {"resourceRules": [{**rule, "resources": ["ingresses"]}]},
+                "validations": [{"expression": expression, "message": message}],
+            },
+        }
+    )
+    api.create_validating_admission_policy_binding(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": policy},
+            "spec": {"policyName": policy, "validationActions": ["Deny"]},
+        }
+    )
+    return policy

@@ -16,7 +16,7 @@ from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
-from tests.helpers import action_url, create_url, gateway_manifest, put_gateway, route_data
+from tests.helpers import action_url, create_url, gateway_api_gateway, route_data
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +29,7 @@ DOMAINS = "*.acme.example.com\n*.shared.example.com\n*.taken.example.com\nfree.e
 def edge(gateway_api, environment, kube) -> Gateway:
     """A Gateway API gateway of the tenant, next to its ingress-class gateway in the same environment;
     its Gateway (in namespace platform) admits routes from every namespace on listeners http and https."""
-    put_gateway(kube, gateway_manifest("platform", f"edge-{environment.namespace}"))
-    return Gateway.objects.create(
-        cluster=environment.cluster,
-        tenant=environment.project.tenant,
-        name="edge",
-        kind=Gateway.Kind.GATEWAY_API,
-        gateway_namespace="platform",
-        # One Gateway per test: routes of earlier tests stay in the shared cluster and would own these hosts.
-        gateway_name=f"edge-{environment.namespace}",
-        http_listener="http",
-        https_listener="https",
-        default_domain="*.edge.example.com",
-        extra_domains=DOMAINS,
-    )
+    return gateway_api_gateway(environment, kube, extra_domains=DOMAINS)
 
 
 def _public(environment) -> Gateway:

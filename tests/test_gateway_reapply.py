@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import kubernetes.client as k8s
 import pytest
 from django.urls import reverse
 
@@ -13,7 +12,7 @@ from kubegems_routes.kube.errors import KubeError
 from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.models import AuditEntry, Route
 from kubegems_routes.routes.services import RouteValues, save_route
-from tests.helpers import create_route, ingress, tenant_gateway
+from tests.helpers import create_route, deny_ingress_operation, ingress, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -28,43 +27,12 @@ def _sync_on_list(client, environment):
 
 def _refuse_updates(kube, namespace: str, names: list[str]) -> None:
     """A ValidatingAdmissionPolicy of the API server denies any update of these Ingresses."""
-    api = k8s.AdmissionregistrationV1Api(kube._api)
-    policy = f"deny-{namespace}"
-    api.create_validating_admission_policy(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": policy},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {
-                    "resourceRules": [
-                        {
-                            "apiGroups": ["networking.k8s.io"],
-                            "apiVersions": ["v1"],
-                            "operations": ["UPDATE"],
-                            "resources": ["ingresses"],
-                        }
-                    ]
-                },
-                "validations": [
-                    {
-                        "expression": (
-                            f"object.metadata.namespace != '{namespace}' || !(object.metadata.name in {names})"
-                        ),
-                        "message": "updates of this Ingress are frozen",
-                    }
-                ],
-            },
-        }
-    )
-    api.create_validating_admission_policy_binding(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": policy},
-            "spec": {"policyName": policy, "validationActions": ["Deny"]},
-        }
+    deny_ingress_operation(
+        kube,
+        f"deny-{namespace}",
+        "UPDATE",
+        f"object.metadata.namespace != '{namespace}' || !(object.metadata.name in {names})",
+        "updates of this Ingress are frozen",
     )
 
 

@@ -17,7 +17,7 @@ from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.routes.errors import KindSwitch
 from kubegems_routes.routes.models import AuditEntry, HostClaim, Route
 from kubegems_routes.routes.services import RouteValues, save_route
-from tests.helpers import action_url, gateway_api_gateway, ingress, route_data
+from tests.helpers import action_url, deny_ingress_operation, gateway_api_gateway, ingress, route_data
 
 pytestmark = pytest.mark.django_db
 
@@ -277,41 +277,12 @@ def test_a_create_the_api_server_refuses_leaves_the_ingress_and_the_row_as_they_
 
 def _refuse_ingress_deletes(kube: KubeClient, namespace: str) -> str:
     """A ValidatingAdmissionPolicy of the API server denies every delete of an Ingress in the namespace."""
-    api = k8s.AdmissionregistrationV1Api(kube._api)
-    policy = f"no-delete-{namespace}"
-    api.create_validating_admission_policy(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": {"name": policy},
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {
-                    "resourceRules": [
-                        {
-                            "apiGroups": ["networking.k8s.io"],
-                            "apiVersions": ["v1"],
-                            "operations": ["DELETE"],
-                            "resources": ["ingresses"],
-                        }
-                    ]
-                },
-                "validations": [
-                    {
-                        "expression": f"oldObject.metadata.namespace != '{namespace}'",
-                        "message": "Ingresses of this namespace are never deleted",
-                    }
-                ],
-            },
-        }
-    )
-    api.create_validating_admission_policy_binding(
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": {"name": policy},
-            "spec": {"policyName": policy, "validationActions": ["Deny"]},
-        }
+    policy = deny_ingress_operation(
+        kube,
+        f"no-delete-{namespace}",
+        "DELETE",
+        f"oldObject.metadata.namespace != '{namespace}'",
+        "Ingresses of this namespace are never deleted",
     )
     # The policy takes effect a moment later: wait until a probe Ingress cannot be deleted.
     kube.create_ingress(namespace, ingress(namespace, name="probe", ingress_class="probe"))

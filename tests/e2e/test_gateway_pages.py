@@ -24,7 +24,7 @@ from kubegems_routes.routes.services import RouteValues, save_route
 from kubegems_routes.tenancy.models import Environment
 from tests.e2e.conftest import VIEWPORTS, Page
 from tests.e2e.test_list_and_admin import CLIPPED_CONTROLS, OVERFLOW
-from tests.helpers import gateway_manifest, put_gateway, tenant_gateway
+from tests.helpers import gateway_api_gateway, tenant_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -324,20 +324,9 @@ def test_admin_gateway_pages_and_the_streamed_reapply_results(
 
 @pytest.fixture
 def edge(gateway_api, environment, kube) -> Gateway:
-    """A Gateway API gateway of the tenant (one Gateway per test: earlier tests' routes own their hosts),
-    and its Gateway in the cluster (the save checks that it admits the environment's namespace)."""
-    put_gateway(kube, gateway_manifest("platform", f"edge-{environment.namespace}"))
-    return Gateway.objects.create(
-        cluster=environment.cluster,
-        tenant=environment.project.tenant,
-        name="edge",
-        kind=Gateway.Kind.GATEWAY_API,
-        gateway_namespace="platform",
-        gateway_name=f"edge-{environment.namespace}",
-        http_listener="http",
-        https_listener="https",
-        default_domain="*.edge.example.com",
-    )
+    """A Gateway API gateway of the tenant, and its Gateway in the cluster (the save checks that it
+    admits the environment's namespace)."""
+    return gateway_api_gateway(environment, kube, extra_domains="")
 
 
 def _preview_heading(p: Page) -> str:
