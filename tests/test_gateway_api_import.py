@@ -13,7 +13,7 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import AuditEntry, Route, route_spec
-from kubegems_routes.routes.services import values_from_gateway_route
+from kubegems_routes.routes.readback import values_from_gateway_route
 from tests.helpers import gateway_api_gateway, route_data
 
 pytestmark = pytest.mark.django_db

@@ -122,7 +122,8 @@ def test_the_save_service_refuses_it_too(environment, operator):
     """The policy lives in the service, not only in the form."""
     from kubegems_routes.routes import manifest
     from kubegems_routes.routes.errors import HostNotAllowed
-    from kubegems_routes.routes.services import RouteValues, save_route
+    from kubegems_routes.routes.saving import save_route
+    from kubegems_routes.routes.values import RouteValues
 
     values = RouteValues(
         gateway=default_gateway(environment),

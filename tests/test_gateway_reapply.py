@@ -11,7 +11,8 @@ from kubegems_routes.gateways.models import GatewayAnnotation
 from kubegems_routes.kube.errors import KubeError
 from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.models import AuditEntry, Route
-from kubegems_routes.routes.services import RouteValues, save_route
+from kubegems_routes.routes.saving import save_route
+from kubegems_routes.routes.values import RouteValues
 from tests.helpers import create_route, deny_ingress_operation, ingress, tenant_gateway
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +152,7 @@ def test_the_api_server_going_down_midway_leaves_each_route_applied_or_as_it_was
     operator, environment, kube, control_plane, operator_client
 ):
     from kubegems_routes.kube import client as client_module
-    from kubegems_routes.routes.services import reapply_gateway
+    from kubegems_routes.routes.lifecycle import reapply_gateway
 
     gateway = tenant_gateway(environment)
     GatewayAnnotation.objects.create(gateway=gateway, key="nginx.org/proxy-read-timeout", value="60s")

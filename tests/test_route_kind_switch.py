@@ -16,7 +16,8 @@ from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.routes.errors import KindSwitch
 from kubegems_routes.routes.models import AuditEntry, HostClaim, Route
-from kubegems_routes.routes.services import RouteValues, save_route
+from kubegems_routes.routes.saving import save_route
+from kubegems_routes.routes.values import RouteValues
 from tests.helpers import action_url, deny_ingress_operation, gateway_api_gateway, ingress, route_data
 
 pytestmark = pytest.mark.django_db

@@ -32,7 +32,7 @@ def _streamed_results(
 ) -> Iterator[str]:
     """The results page in pieces: its head, a table per gateway whose rows come as each route is
     re-applied, the totals, its foot. Runs after the view has returned, hence the language again."""
-    from kubegems_routes.routes.services import reapplying_gateway
+    from kubegems_routes.routes.lifecycle import reapplying_gateway
 
     total = sum(len(routes) for _gateway, routes in plan)
     done = failed = 0
@@ -135,7 +135,7 @@ class GatewayAdmin(admin.ModelAdmin):
     def reapply_routes(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponseBase:
         """After a change to a gateway's defaults: each route's object gets them, one result per route,
         streamed to the page as each is known (a gateway with many routes takes a while)."""
-        from kubegems_routes.routes.services import routes_of_gateway
+        from kubegems_routes.routes.lifecycle import routes_of_gateway
 
         assert request.user.is_authenticated
         plan = [(gateway, list(routes_of_gateway(gateway))) for gateway in queryset]

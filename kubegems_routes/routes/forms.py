@@ -27,8 +27,9 @@ from kubegems_routes.lib.htmx import HtmxSelect
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import PathType, Route, route_spec
-from kubegems_routes.routes.services import RouteValues, switch_refusal
+from kubegems_routes.routes.switch import switch_refusal
 from kubegems_routes.routes.tls import certificate_conflict
+from kubegems_routes.routes.values import RouteValues
 from kubegems_routes.tenancy.models import Environment
 
 SNIPPET_KEY = re.compile(r"(^|/)([-\w.]*-)?snippets?$")

@@ -28,37 +28,19 @@ from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.lib.hosts import in_domain, is_random_host_of, random_host
 from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
+from kubegems_routes.routes.adopt import import_route, take_over
 from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.certificates import read_certificate
-from kubegems_routes.routes.errors import (
-    CertificateConflict,
-    ClusterUnavailable,
-    HostNotAllowed,
-    HostTaken,
-    KindSwitch,
-    NameTaken,
-    NotAdmitted,
-    NotImportable,
-    RefusedByCluster,
-    RouteError,
-    StaleEdit,
-)
+from kubegems_routes.routes.editing import start_edit
+from kubegems_routes.routes.errors import NotImportable, RouteError, StaleEdit
 from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, RouteEditor
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
+from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import PathType, Route
+from kubegems_routes.routes.ports import needs_port_numbers, port_numbers, route_port_numbers, service_port_numbers
 from kubegems_routes.routes.reach import reach
-from kubegems_routes.routes.services import (
-    delete_route,
-    import_route,
-    needs_port_numbers,
-    port_numbers,
-    reapply_route,
-    route_port_numbers,
-    save_route,
-    service_port_numbers,
-    start_edit,
-    take_over,
-)
+from kubegems_routes.routes.refusals import port_message
+from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
@@ -329,7 +311,7 @@ def _preview_context(editor: RouteEditor, suggested_host: str) -> dict[str, Any]
         except KubeError:
             problem = _("The cluster cannot be reached to resolve port names; the preview shows once it answers.")
         except manifest.UnresolvedPort as exc:
-            problem = _("Service %(service)s has no port named %(port)s.") % {"service": exc.service, "port": exc.port}
+            problem = port_message(exc)
         except ValueError:
             problem = _("Gateway API gateways offer Prefix and Exact paths only.")
     return {
@@ -381,7 +363,7 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
                 resource_version=editor.form.cleaned_data.get("resource_version", ""),
             )
         except RouteError as exc:
-            conflict_diff = _put_on_form(request, editor, page.route, exc)
+            conflict_diff = _put_on_form(request, editor, exc)
         else:
             messages.success(request, _("Route %(name)s saved.") % {"name": saved.name})
             if saved.uses_certificate:
@@ -405,55 +387,18 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
     return render(request, template, context)
 
 
-def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, route: Route, exc: RouteError) -> str:
+def _put_on_form(request: AuthenticatedHttpRequest, editor: RouteEditor, exc: RouteError) -> str:
     """Put a save's failure on the fields it concerns; returns the diff of a stale edit, if any."""
-    if isinstance(exc, NameTaken):
-        editor.add_error("name", exc.message)
-    elif isinstance(exc, HostNotAllowed):
-        editor.add_error("host", exc.message)
-    elif isinstance(exc, HostTaken):
-        for conflict in exc.conflicts:
-            if conflict.path:  # the same tenant serves this path already
-                editor.add_error(
-                    "path",
-                    _("%(host)s%(path)s is already served by Ingress %(ns)s/%(name)s.")
-                    % {
-                        "host": conflict.host,
-                        "path": conflict.path,
-                        "ns": conflict.namespace,
-                        "name": conflict.ingress,
-                    },
-                    row=next(i for i, b in enumerate(editor.values().backends) if b.path == conflict.path),
-                )
-            else:
-                # Another tenant's Ingress: name the host asked for, never theirs nor where it lives.
-                editor.add_error(
-                    "host",
-                    _("Host %(host)s is already served on this gateway for another tenant.") % {"host": route.host},
-                )
-                break
-    elif isinstance(exc, StaleEdit):
-        editor.add_error(None, f"{exc.message} {_('Review the differences, then reload the route and edit it again.')}")
+    for problem in exc.problems():
+        editor.add_error(problem.field, problem.message if problem.field else _for_user(request, exc), problem.row)
+    if isinstance(exc, StaleEdit):
         return exc.diff or _("The Ingress was deleted meanwhile.")
-    elif isinstance(exc, KindSwitch):
-        editor.add_error("switch_to", exc.message)
-    elif isinstance(exc, CertificateConflict):
-        editor.add_error("tls_source", exc.message)
-    elif isinstance(exc, NotAdmitted):
-        editor.add_error("gateway", exc.message)
-    elif isinstance(exc, RefusedByCluster):
-        for problem in exc.problems:
-            editor.add_error(problem.field, problem.message, problem.row)
-        if not exc.problems:
-            editor.add_error(None, exc.message)
-    else:
-        editor.add_error(None, _for_user(request, exc))
     return ""
 
 
 def _for_user(request: AuthenticatedHttpRequest, exc: RouteError) -> str:
     """A failure in words for tenants; staff also see what the API server said."""
-    if isinstance(exc, ClusterUnavailable) and exc.detail and request.user.is_staff:
+    if exc.detail and request.user.is_staff:
         return f"{exc.message} ({exc.detail})"
     return exc.message
 
@@ -644,10 +589,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     except NotFound:
         sync = drift.Sync.MISSING
     except manifest.UnresolvedPort as exc:
-        cluster_error = _("Service %(service)s has no port named %(port)s.") % {
-            "service": exc.service,
-            "port": exc.port,
-        }
+        cluster_error = port_message(exc)
     except KubeError as exc:
         cluster_error = _unreachable(request, exc, f"reading {kind} {environment.namespace}/{route.name}")
     else:

@@ -20,7 +20,8 @@ from kubegems_routes.gateways.models import Gateway, GatewayAnnotation, TenantDo
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import AuditEntry, Route
-from kubegems_routes.routes.services import RouteValues, save_route
+from kubegems_routes.routes.saving import save_route
+from kubegems_routes.routes.values import RouteValues
 from kubegems_routes.tenancy.models import Environment
 from tests.e2e.conftest import VIEWPORTS, Page
 from tests.e2e.test_list_and_admin import CLIPPED_CONTROLS, OVERFLOW
