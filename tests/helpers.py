@@ -52,9 +52,10 @@ def action_url(environment: Environment, action: str, route: str = "") -> str:
     return reverse("routes:create-action", args=[environment.pk, action])
 
 
-def create_route(client, environment: Environment, **overrides: str) -> Route:
-    """Create a route through the form, as a user does; fails the test with the page if it was not saved."""
-    response = client.post(create_url(environment), route_data(tenant_gateway(environment), **overrides))
+def create_route(client, environment: Environment, gateway: Gateway | None = None, **overrides: str) -> Route:
+    """Create a route through the form, as a user does (on the tenant's gateway unless another is given);
+    fails the test with the page if it was not saved."""
+    response = client.post(create_url(environment), route_data(gateway or tenant_gateway(environment), **overrides))
     assert response.status_code == 302, response.content.decode()[:1500]
     return Route.objects.get(environment=environment, name=overrides.get("name", "shop"))
 

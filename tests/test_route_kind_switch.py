@@ -18,7 +18,7 @@ from kubegems_routes.routes.errors import KindSwitch
 from kubegems_routes.routes.models import AuditEntry, HostClaim, Route
 from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.values import RouteValues
-from tests.helpers import action_url, deny_ingress_operation, gateway_api_gateway, ingress, route_data
+from tests.helpers import action_url, create_route, deny_ingress_operation, gateway_api_gateway, ingress, route_data
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +43,6 @@ def _opened(client, environment, name: str = "shop") -> str:
     return client.get(_edit_url(environment, name)).context["form"]["resource_version"].value()
 
 
-def _create(client, environment, gateway: Gateway, **overrides: str) -> Route:
-    response = client.post(reverse("routes:create", args=[environment.pk]), route_data(gateway, **overrides))
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return Route.objects.get(environment=environment, name=overrides.get("name", "shop"))
-
-
 def _claims(environment) -> set[tuple[str, str]]:
     return set(HostClaim.objects.filter(cluster=environment.cluster).values_list("ingress_class", "host"))
 
@@ -56,7 +50,7 @@ def _claims(environment) -> set[tuple[str, str]]:
 def test_moving_an_ingress_route_to_a_gateway_api_gateway_needs_the_confirmation_and_keeps_the_input(
     operator_client, environment, edge, kube: KubeClient
 ):
-    _create(operator_client, environment, _public(environment))
+    create_route(operator_client, environment, _public(environment))
     before = kube.get_ingress(environment.namespace, "shop")
     data = route_data(
         edge,
@@ -89,7 +83,7 @@ def test_moving_an_ingress_route_to_a_gateway_api_gateway_needs_the_confirmation
 
 def test_a_confirmed_switch_replaces_the_ingress_by_an_httproute(operator_client, environment, edge, kube):
     namespace = environment.namespace
-    _create(operator_client, environment, _public(environment))
+    create_route(operator_client, environment, _public(environment))
     claims_before = _claims(environment)
     assert claims_before == {(f"public-{namespace}", "shop.acme.example.com")}
     data = route_data(
@@ -135,7 +129,7 @@ def test_a_confirmed_switch_replaces_the_ingress_by_an_httproute(operator_client
 
 def test_a_confirmed_switch_moves_an_httproute_back_to_an_ingress(operator_client, environment, edge, kube):
     namespace = environment.namespace
-    _create(operator_client, environment, edge, protocol="wss", **{"paths-0-service": "api", "paths-0-port": "ws"})
+    create_route(operator_client, environment, edge, protocol="wss", **{"paths-0-service": "api", "paths-0-port": "ws"})
     data = route_data(
         _public(environment),
         resource_version=_opened(operator_client, environment),
@@ -164,7 +158,7 @@ def test_a_confirmed_switch_moves_an_httproute_back_to_an_ingress(operator_clien
 def test_a_grpc_ingress_route_becomes_a_grpcroute(operator_client, environment, edge, kube):
     namespace = environment.namespace
     grpc = {"paths-0-path": "/grpc.health.v1.Health", "paths-0-service": "api", "paths-0-port": "grpc"}
-    _create(operator_client, environment, _public(environment), protocol="grpc", tls_secret="demo-tls", **grpc)
+    create_route(operator_client, environment, _public(environment), protocol="grpc", tls_secret="demo-tls", **grpc)
     data = route_data(
         edge,
         resource_version=_opened(operator_client, environment),
@@ -193,7 +187,7 @@ def test_http_to_grpc_on_the_same_gateway_is_a_switch_and_the_routes_own_httprou
     operator_client, environment, edge, kube
 ):
     namespace = environment.namespace
-    _create(operator_client, environment, edge)
+    create_route(operator_client, environment, edge)
     claims = _claims(environment)
     data = route_data(
         edge,
@@ -214,7 +208,7 @@ def test_http_to_grpc_on_the_same_gateway_is_a_switch_and_the_routes_own_httprou
 def test_htmx_shows_the_switch_live_and_a_tick_confirms_only_the_switch_it_was_given_for(
     operator_client, environment, edge
 ):
-    _create(operator_client, environment, _public(environment))
+    create_route(operator_client, environment, _public(environment))
     url = action_url(environment, "switch", "shop")
     body = operator_client.post(url, route_data(edge), **HX).content.decode()
     assert 'id="switch-field"' in body
@@ -238,7 +232,7 @@ def test_htmx_shows_the_switch_live_and_a_tick_confirms_only_the_switch_it_was_g
 
 
 def test_the_service_refuses_a_switch_without_its_confirmation(operator_client, environment, edge, kube):
-    route = _create(operator_client, environment, _public(environment))
+    route = create_route(operator_client, environment, _public(environment))
     values = RouteValues(
         gateway=edge, host=route.host, protocol="http", tls_secret="", backends=route.backends(), switch_to="GRPCRoute"
     )
@@ -254,7 +248,7 @@ def test_a_create_the_api_server_refuses_leaves_the_ingress_and_the_row_as_they_
     operator_client, environment, edge, kube
 ):
     namespace = environment.namespace
-    _create(operator_client, environment, _public(environment))
+    create_route(operator_client, environment, _public(environment))
     before = kube.get_ingress(namespace, "shop")
     claims = _claims(environment)
     # "/a//b" is a fine Ingress path; Gateway API's CEL rules refuse it in an HTTPRoute (422).
@@ -306,7 +300,7 @@ def _drop_policy(kube: KubeClient, policy: str) -> None:
 
 def test_a_delete_the_api_server_refuses_takes_the_new_object_back(operator_client, environment, edge, kube):
     namespace = environment.namespace
-    _create(operator_client, environment, _public(environment))
+    create_route(operator_client, environment, _public(environment))
     opened = _opened(operator_client, environment)
     claims = _claims(environment)
     policy = _refuse_ingress_deletes(kube, namespace)
@@ -332,7 +326,7 @@ def test_an_ingress_changed_since_the_form_opened_is_kept_and_the_switch_refused
     operator_client, environment, edge, kube
 ):
     namespace = environment.namespace
-    _create(operator_client, environment, _public(environment))
+    create_route(operator_client, environment, _public(environment))
     opened = _opened(operator_client, environment)
     live = kube.get_ingress(namespace, "shop")
     live["metadata"]["annotations"] = {"example.com/edited": "by-kubectl"}

@@ -9,16 +9,9 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
-from kubegems_routes.routes.models import Route
-from tests.helpers import create_url, route_data, tenant_gateway
+from tests.helpers import create_route
 
 pytestmark = pytest.mark.django_db
-
-
-def _create(client, environment, **overrides):
-    response = client.post(create_url(environment), route_data(tenant_gateway(environment), **overrides))
-    assert response.status_code == 302, response.content.decode()[:1500]
-    return Route.objects.get(environment=environment, name=overrides.get("name", "shop"))
 
 
 def _breadcrumbs(body: str) -> list[str]:
@@ -29,7 +22,7 @@ def _breadcrumbs(body: str) -> list[str]:
 
 
 def test_breadcrumbs_lead_from_the_environment_to_the_page(operator_client, environment):
-    route = _create(operator_client, environment)
+    route = create_route(operator_client, environment)
     env = environment.name
     pages = {
         reverse("routes:list", args=[environment.pk]): [env, "Routes"],
@@ -49,7 +42,7 @@ def test_breadcrumbs_lead_from_the_environment_to_the_page(operator_client, envi
 
 
 def test_detail_offers_copy_buttons_for_urls_host_and_yaml(operator_client, environment):
-    route = _create(operator_client, environment, host="shop.acme.example.com")
+    route = create_route(operator_client, environment, host="shop.acme.example.com")
     body = operator_client.get(reverse("routes:detail", args=[environment.pk, route.name])).content.decode()
     assert 'data-copy="http://shop.acme.example.com/"' in body
     assert 'data-copy="shop.acme.example.com"' in body
@@ -66,8 +59,8 @@ def test_copy_script_is_a_static_file():
 
 
 def test_list_searches_by_host_as_well_as_name(operator_client, environment):
-    _create(operator_client, environment, name="shop", host="shop.acme.example.com")
-    _create(operator_client, environment, name="blog", host="news.acme.example.com")
+    create_route(operator_client, environment, name="shop", host="shop.acme.example.com")
+    create_route(operator_client, environment, name="blog", host="news.acme.example.com")
     url = reverse("routes:list", args=[environment.pk])
     by_host = operator_client.get(url, {"q": "news.acme"}).content.decode()
     assert ">blog</a>" in by_host and ">shop</a>" not in by_host
@@ -77,7 +70,7 @@ def test_list_searches_by_host_as_well_as_name(operator_client, environment):
 
 
 def test_times_carry_their_time_zone(operator_client, environment, settings):
-    route = _create(operator_client, environment)
+    route = create_route(operator_client, environment)
     for zone, label in [("UTC", "UTC"), ("Asia/Shanghai", "CST")]:
         settings.TIME_ZONE = zone
         for url in [
@@ -94,7 +87,7 @@ def test_times_carry_their_time_zone(operator_client, environment, settings):
 
 
 def test_a_wildcard_host_is_not_a_link(operator_client, environment):
-    route = _create(operator_client, environment, name="any", host="*.acme.example.com")
+    route = create_route(operator_client, environment, name="any", host="*.acme.example.com")
     for url in [
         reverse("routes:list", args=[environment.pk]),
         reverse("routes:detail", args=[environment.pk, route.name]),
@@ -105,7 +98,7 @@ def test_a_wildcard_host_is_not_a_link(operator_client, environment):
 
 
 def test_the_protocol_badge_reads_the_same_on_list_and_detail(operator_client, environment):
-    route = _create(operator_client, environment, protocol="ws")
+    route = create_route(operator_client, environment, protocol="ws")
     badge = re.compile(r'<span class="badge text-bg-info[^"]*">([^<]+)</span>')
     listed = badge.findall(operator_client.get(reverse("routes:list", args=[environment.pk])).content.decode())
     shown = badge.findall(
@@ -115,7 +108,7 @@ def test_the_protocol_badge_reads_the_same_on_list_and_detail(operator_client, e
 
 
 def test_detail_shows_the_path_type_in_the_users_language(operator_client, environment):
-    route = _create(operator_client, environment)
+    route = create_route(operator_client, environment)
     url = reverse("routes:detail", args=[environment.pk, route.name])
     chinese = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert "<td>前缀匹配（Prefix）</td>" in chinese
