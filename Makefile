@@ -66,11 +66,13 @@ test: setup check
 	$(PY) -m pytest
 	KGR_TEST_DATABASE=postgres $(PY) -m pytest
 
-# Static checks, quick: lint, format, types, Django's system checks, no missing migration.
+# Static checks, quick: lint, format, imports that run downward, types, Django's system checks,
+# no missing migration.
 check: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	DJANGO_SECRET_KEY=checks-only $(PY) -m mypy
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py check --fail-level WARNING
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 

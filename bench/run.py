@@ -31,6 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
+from kubegems_routes.controlplane.objects import apply_crd, crd_established, ensure_namespace
+from tests.kube_calls import record_calls
+
 ROOT = Path(__file__).resolve().parent.parent
 FORM = "application/x-www-form-urlencoded"
 BENCH_DOMAINS = "*.bench.io\n*.small.bench.io\n*.big.bench.io"
@@ -100,12 +103,12 @@ class Bench:
         names = []
         for path in ensure_crds():
             crd = yaml_load(path)
-            client.apply_crd(crd)
+            apply_crd(client, crd)
             names.append(crd["metadata"]["name"])
 
         def served() -> bool:
             try:
-                return all(client.crd_established(n) for n in names) and bool(
+                return all(crd_established(client, n) for n in names) and bool(
                     client.request("GET", "/apis/gateway.networking.k8s.io/v1/httproutes", query={"limit": "1"})
                 )
             except KubeError:
@@ -124,7 +127,7 @@ class Bench:
                 ]
             },
         }
-        client.ensure_namespace("platform")
+        ensure_namespace(client, "platform")
         client.create(
             "/apis/gateway.networking.k8s.io/v1/namespaces/platform/gateways",
             {
@@ -275,7 +278,7 @@ class Bench:
         client = KubeClient.from_kubeconfig(yaml_load(kubeconfig))
         namespaces = [f"other-{i:03}" for i in range(200)]
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(client.ensure_namespace, namespaces))
+            list(pool.map(lambda n: ensure_namespace(client, n), namespaces))
 
         def create(i: int) -> None:
             namespace = namespaces[i % len(namespaces)]
@@ -588,8 +591,6 @@ class Bench:
         from django.test import Client
         from django.urls import reverse
 
-        from kubegems_routes.kube.client import record_calls
-
         client = Client()
         client.force_login(get_user_model().objects.get(username="demo"))
         env = self.environment
@@ -657,7 +658,7 @@ class Bench:
             env = Environment.objects.create(
                 project=self.environment.project, cluster=self.cluster, name="traffic", namespace="bench-traffic"
             )
-            self.cluster.client().ensure_namespace(env.namespace)
+            ensure_namespace(self.cluster.client(), env.namespace)
             plane.publish_backends(env.namespace)  # web: Service port 80 -> backend 8081
             gateway = Gateway.objects.create(
                 cluster=self.cluster,

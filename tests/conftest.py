@@ -23,6 +23,7 @@ import yaml
 
 from kubegems_routes.controlplane import certmanager, gatewayapi
 from kubegems_routes.controlplane.build import BuildError
+from kubegems_routes.controlplane.objects import apply_crd, crd_established, ensure_namespace
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
@@ -156,9 +157,9 @@ def _install_crds(kube: KubeClient, files: list[Path]) -> list[str]:
     names = []
     for path in files:
         crd = yaml.safe_load(path.read_text())
-        kube.apply_crd(crd)
+        apply_crd(kube, crd)
         names.append(crd["metadata"]["name"])
-    until(lambda: all(kube.crd_established(name) for name in names), timeout=30)
+    until(lambda: all(crd_established(kube, name) for name in names), timeout=30)
     return names
 
 
@@ -175,7 +176,7 @@ def _serves(kube: KubeClient, path: str) -> bool:
 def namespace(kube: KubeClient) -> str:
     # Deleted namespaces stay Terminating without a controller-manager: never reuse a name.
     name = f"t-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(name)
+    ensure_namespace(kube, name)
     return name
 
 

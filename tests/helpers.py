@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
@@ -110,7 +111,7 @@ def gateway_manifest(namespace: str, name: str, *listeners: dict) -> dict:
 def put_gateway(kube, body: dict) -> dict:
     """Create the Gateway (and its namespace)."""
     namespace = body["metadata"]["namespace"]
-    kube.ensure_namespace(namespace)
+    ensure_namespace(kube, namespace)
     return kube.create(f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways", body)
 
 

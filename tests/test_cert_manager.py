@@ -22,12 +22,13 @@ from django.urls import reverse
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.demo.seed import _self_signed, seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import KubeClient, record_calls
+from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes.lifecycle import reapply_gateway
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment
 from tests.helpers import action_url, create_url, ingress, route_data, tenant_gateway
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 

@@ -18,15 +18,17 @@ from urllib.parse import urlparse
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube import cache as kube_cache_module
-from kubegems_routes.kube.client import KubeClient, record_calls
+from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import AlreadyExists, Forbidden, NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, TenantMember
 from tests.helpers import action_url, gateway_listener, gateway_manifest, ingress, put_gateway, route_data, until
+from tests.kube_calls import record_calls
 from tests.kustomize import KustomizeMissing, render
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +106,7 @@ def test_every_manifest_passes_a_server_side_dry_run(kube):
         stored = _apply(kube, obj, dry_run=True)
         assert stored["metadata"]["name"] == obj["metadata"]["name"]
     for obj in _render("deploy/environment"):
-        kube.ensure_namespace(obj["metadata"]["namespace"])
+        ensure_namespace(kube, obj["metadata"]["namespace"])
         _apply(kube, obj, dry_run=True)
     with pytest.raises(NotFound):  # a dry run stores nothing
         kube.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/kubegems-routes")
@@ -304,7 +306,7 @@ def test_what_the_console_identity_cannot_do(sa_environment, sa_client, kube):
     ns = sa_environment.namespace
     _bound(kube, sa_client, ns)
     outside = f"outside-{uuid.uuid4().hex[:8]}"
-    kube.ensure_namespace(outside)  # a namespace that is no environment
+    ensure_namespace(kube, outside)  # a namespace that is no environment
     body = ingress(outside, name="sneaky", host="sneaky.example.com")
     forbidden = [
         lambda: sa_client.request("GET", f"/api/v1/namespaces/{ns}/secrets/demo-tls"),  # a Secret's data
@@ -469,7 +471,7 @@ def test_gateway_api_routes_work_under_the_shipped_rbac(
 
 def test_a_gateways_listener_is_read_under_the_shipped_rbac(gateway_api, admin_client, sa_environment, kube):
     platform = f"p-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(platform)
+    ensure_namespace(kube, platform)
     kube.create(
         f"/apis/gateway.networking.k8s.io/v1/namespaces/{platform}/gateways",
         {

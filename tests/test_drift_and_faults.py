@@ -8,10 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from kubegems_routes.kube.client import record_calls
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import AuditEntry, Route
 from tests.helpers import create_route, create_url, ingress, route_data, tenant_gateway
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 

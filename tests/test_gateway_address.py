@@ -10,16 +10,17 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.address import Source, gateway_address
-from kubegems_routes.kube.client import record_calls
 from tests.helpers import create_route, tenant_gateway
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 
 
 def _controller_service(kube, service_type: str) -> str:
     namespace = f"ctl-{uuid.uuid4().hex[:8]}"
-    kube.ensure_namespace(namespace)
+    ensure_namespace(kube, namespace)
     ports = [{"name": "http", "port": 80, "targetPort": 80}, {"name": "https", "port": 443, "targetPort": 443}]
     kube.create(
         f"/api/v1/namespaces/{namespace}/services",

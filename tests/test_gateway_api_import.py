@@ -9,6 +9,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes import manifest
@@ -319,7 +320,7 @@ def test_take_over_refuses_a_grpcroute_changed_beyond_the_form_and_keeps_the_rou
 
 def test_an_imported_route_in_another_namespace_is_not_listed(operator_client, environment, edge, kube):
     elsewhere = f"x-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(elsewhere)
+    ensure_namespace(kube, elsewhere)
     spec = {
         "parentRefs": [_parent(edge)],
         "hostnames": ["x.acme.example.com"],

@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
@@ -242,7 +243,7 @@ def rival(edge, django_user_model, cluster, kube) -> tuple:
     from kubegems_routes.tenancy.models import Environment, Project, Tenant, TenantMember
 
     namespace = f"r-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(namespace)
+    ensure_namespace(kube, namespace)
     tenant = Tenant.objects.create(name="rival")
     env = Environment.objects.create(
         project=Project.objects.create(tenant=tenant, name="shop"), cluster=cluster, name="dev", namespace=namespace
@@ -294,7 +295,7 @@ def _attach(kube, namespace, edge, name="theirs", **spec):
 
 def test_an_httproute_written_outside_the_console_owns_its_hosts(operator_client, environment, edge, kube):
     elsewhere = f"x-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(elsewhere)
+    ensure_namespace(kube, elsewhere)
     _attach(kube, elsewhere, edge, hostnames=["*.taken.example.com"])
     response = operator_client.post(create_url(environment), route_data(edge, host="shop.taken.example.com"))
     assert "another tenant" in str(response.context["form"].errors["host"])
@@ -308,7 +309,7 @@ def test_an_httproute_written_outside_the_console_owns_its_hosts(operator_client
 
 def test_an_httproute_without_hostnames_serves_every_host_of_the_gateway(operator_client, environment, edge, kube):
     elsewhere = f"x-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(elsewhere)
+    ensure_namespace(kube, elsewhere)
     _attach(kube, elsewhere, edge)
     response = operator_client.post(create_url(environment), route_data(edge, host="anything.example.com"))
     assert "host" in response.context["form"].errors

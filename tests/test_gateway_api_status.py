@@ -13,8 +13,9 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from kubegems_routes.kube.client import KubeClient, record_calls
+from kubegems_routes.kube.client import KubeClient
 from tests.helpers import until
+from tests.kube_calls import record_calls
 from tests.test_gateway_api_routes import _save, edge  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db

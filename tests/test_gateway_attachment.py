@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.cache import LabelRequirement, slim_gateway
-from kubegems_routes.kube.client import record_calls
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import attachment
 from kubegems_routes.routes.attachment import Refusal, refusal, selector_matches
@@ -29,6 +28,7 @@ from tests.helpers import (
     synced,
     until,
 )
+from tests.kube_calls import record_calls
 
 HTTP_ROUTE, GRPC_ROUTE = "HTTPRoute", "GRPCRoute"
 

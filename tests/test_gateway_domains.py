@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.domains import host_refusal, under
 from kubegems_routes.gateways.models import TenantDomain
 from kubegems_routes.routes.models import Route
@@ -140,7 +141,7 @@ def test_the_save_service_refuses_it_too(environment, operator):
 def test_a_wildcard_probe_never_names_another_tenants_host(operator_client, environment, kube):
     """Probing with wildcards on a shared gateway learns "taken", never which host."""
     theirs = _rival(environment)
-    kube.ensure_namespace(theirs.namespace)
+    ensure_namespace(kube, theirs.namespace)
     shared = default_gateway(environment)
     domain = f"{uuid.uuid4().hex[:8]}.example.com"
     shared.extra_domains = f"*.{domain}\n*.acc.{domain}"

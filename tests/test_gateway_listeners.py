@@ -17,11 +17,13 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.controlplane.server import free_port
 from kubegems_routes.gateways.listeners import CertificateRef, tls_listeners
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import KubeClient, record_calls
+from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster
+from tests.kube_calls import record_calls
 
 GATEWAYS = "/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways"
 
@@ -160,7 +162,7 @@ def _tls_secret(kube: KubeClient, namespace: str, name: str) -> None:
 def platform(gateway_api, kube: KubeClient) -> str:
     """A namespace holding the platform's Gateway (a fresh one per test)."""
     name = f"p-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(name)
+    ensure_namespace(kube, name)
     kube.create(GATEWAYS.format(namespace=name), _gateway_manifest(name, "edge"))
     return name
 
@@ -209,7 +211,7 @@ def test_the_gateway_page_names_the_https_listeners_certificate(admin_client, cl
 def test_without_a_listener_name_every_tls_listener_and_a_missing_secret_show(
     admin_client, cluster, tenant, platform, kube
 ):
-    kube.ensure_namespace("certs")
+    ensure_namespace(kube, "certs")
     gateway = _edge(cluster, tenant, platform, "edge", https_listener="")
     text = _listener_section(admin_client, gateway)
     assert f"Secret {platform}/edge-tls — does not exist" in text

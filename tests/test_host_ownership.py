@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.ownership import hosts_overlap
@@ -35,7 +36,7 @@ def test_hosts_overlap_like_ingress_wildcards(a, b, overlap):
 @pytest.fixture
 def other_namespace(kube) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
-    kube.ensure_namespace(name)
+    ensure_namespace(kube, name)
     return name
 
 

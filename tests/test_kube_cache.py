@@ -8,9 +8,10 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.kube import cache as kube_cache_module
-from kubegems_routes.kube.client import KubeClient, record_calls
+from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant
 from tests.helpers import (
@@ -24,6 +25,7 @@ from tests.helpers import (
     tenant_gateway,
     until,
 )
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +91,7 @@ def test_ingress_created_a_moment_earlier_owns_the_host(kube_cache, operator_cli
     for i in range(5):
         host = f"race{i}.acme.example.com"
         elsewhere = f"foreign-{environment.namespace}"[:63]
-        kube.ensure_namespace(elsewhere)
+        ensure_namespace(kube, elsewhere)
         kube.create_ingress(
             elsewhere, ingress(elsewhere, name=f"theirs-{i}", host=host, ingress_class=gateway.ingress_class)
         )
@@ -113,10 +115,10 @@ def test_relists_after_410_gone(kube_cache, db):
         cache = synced(cluster)
         informer = cache.ingresses
         resume_from = informer.resource_version
-        kube.ensure_namespace("gone")
+        ensure_namespace(kube, "gone")
         kube.create_ingress("gone", ingress("gone", name="while-away"))
         for i in range(3):
-            kube.ensure_namespace(f"gone-{i}")
+            ensure_namespace(kube, f"gone-{i}")
         plane.compact_etcd()
         relists = informer.relists
         informer.drop_connection(resume_from=resume_from)
@@ -183,7 +185,7 @@ def test_stalled_watch_is_detected_and_saves_stay_right(
     # Written while the cache hears nothing: its answer is old, but the save's
     # second check waits for its own write, gives up, and asks the API server.
     elsewhere = f"stall-{environment.namespace}"[:63]
-    kube.ensure_namespace(elsewhere)
+    ensure_namespace(kube, elsewhere)
     kube.create_ingress(
         elsewhere,
         ingress(elsewhere, name="theirs", host="stalled.acme.example.com", ingress_class=gateway.ingress_class),
@@ -219,7 +221,7 @@ def test_tenant_of_an_unknown_namespace_is_foreign(kube_cache, operator_client, 
     other = Tenant.objects.create(name="globex")
     project = Project.objects.create(tenant=other, name="web")
     theirs = f"g-{environment.namespace}"[:63]
-    kube.ensure_namespace(theirs)
+    ensure_namespace(kube, theirs)
     Environment.objects.create(project=project, cluster=environment.cluster, name="prod", namespace=theirs)
     kube.create_ingress(
         theirs, ingress(theirs, name="site", host="*.acme.example.com", ingress_class=gateway.ingress_class)
@@ -234,7 +236,7 @@ def test_edit_to_a_host_taken_a_moment_earlier_is_refused_and_put_back(kube_cach
     gateway = tenant_gateway(environment)
     create_route(operator_client, environment, host="old.acme.example.com")
     elsewhere = f"edit-{environment.namespace}"[:63]
-    kube.ensure_namespace(elsewhere)
+    ensure_namespace(kube, elsewhere)
     kube.create_ingress(
         elsewhere, ingress(elsewhere, name="theirs", host="new.acme.example.com", ingress_class=gateway.ingress_class)
     )

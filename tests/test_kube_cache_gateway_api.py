@@ -9,10 +9,11 @@ import pytest
 import yaml
 
 from kubegems_routes.controlplane.gatewayapi import ensure_crds
+from kubegems_routes.controlplane.objects import apply_crd, crd_established, ensure_namespace
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.cache import ClusterCache, ParentRef, _gateway_route_keys, slim_gateway_route
-from kubegems_routes.kube.client import KubeClient, record_calls
+from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant
 from tests.helpers import (
@@ -24,6 +25,7 @@ from tests.helpers import (
     synced,
     until,
 )
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +167,7 @@ def test_an_httproute_created_a_moment_earlier_owns_the_host(kube_cache, operato
     _gateway_api_synced(environment, edge)
     scope = f"platform/{edge.gateway_name}"
     elsewhere = f"foreign-{environment.namespace}"[:63]
-    kube.ensure_namespace(elsewhere)
+    ensure_namespace(kube, elsewhere)
     for i in range(5):
         host = f"race{i}.acme.example.com"
         _route(kube, elsewhere, f"theirs-{i}", scope, hostnames=[host])
@@ -221,9 +223,9 @@ def test_the_cache_starts_without_gateway_api_and_picks_it_up_once_installed(kub
             names = []
             for path in ensure_crds():
                 crd = yaml.safe_load(path.read_text())
-                kube.apply_crd(crd)
+                apply_crd(kube, crd)
                 names.append(crd["metadata"]["name"])
-            until(lambda: all(kube.crd_established(name) for name in names), timeout=30)
+            until(lambda: all(crd_established(kube, name) for name in names), timeout=30)
             assert later.wait_gateway_api_synced(60)
             put_gateway(kube, gateway_manifest("platform", "edge"))
             until(lambda: later.gateway("platform", "edge") is not None, timeout=10)

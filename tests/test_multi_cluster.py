@@ -9,6 +9,7 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.controlplane.server import ControlPlane, free_port
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
@@ -92,7 +93,7 @@ def test_host_ownership_is_per_cluster(kube_cache, operator_client, environment,
     """Another tenant's host in one cluster does not block the same host in another cluster."""
     kube2 = KubeClient.from_kubeconfig(second_plane.kubeconfig)
     elsewhere = f"x-{uuid.uuid4().hex[:10]}"
-    kube2.ensure_namespace(elsewhere)
+    ensure_namespace(kube2, elsewhere)
     gateway2 = tenant_gateway(second_environment)
     body = ingress(elsewhere, name="theirs", host="both.acme.example.com", ingress_class=gateway2.ingress_class)
     kube2.create_ingress(elsewhere, body)

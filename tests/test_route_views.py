@@ -9,12 +9,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kubegems_routes.kube.client import record_calls
 from kubegems_routes.kube.errors import Invalid
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import Route, RoutePath
 from tests.helpers import action_url, create_route, create_url, default_gateway, ingress, route_data, tenant_gateway
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

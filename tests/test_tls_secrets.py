@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 
 from kubegems_routes.demo.seed import _self_signed
-from kubegems_routes.kube.client import record_calls
 from tests.helpers import create_url, route_data, tenant_gateway
+from tests.kube_calls import record_calls
 
 pytestmark = pytest.mark.django_db
 

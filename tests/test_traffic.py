@@ -23,9 +23,8 @@ from django.test import Client
 from django.urls import reverse
 from websockets.exceptions import InvalidStatus
 
-from kubegems_routes.dataplane import local
-from kubegems_routes.dataplane.demo import start_demo_data_plane
 from kubegems_routes.dataplane.server import CONTROLLER_NAMESPACE, DataPlane
+from kubegems_routes.demo.dataplane import start_demo_data_plane, stop_demo_data_plane
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
@@ -379,8 +378,7 @@ def test_demo_data_plane_serves_the_demo_services_and_the_printed_commands_work(
             output = eventually(lambda c=commands[0], e=expect: _runs(c, e))
             assert expect in output
     finally:
-        local.stop_serving(gateway.ingress_class)
-        plane.stop()
+        stop_demo_data_plane(plane, gateway)
 
 
 def _runs(command: str, expect: str) -> str:

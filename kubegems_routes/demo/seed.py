@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.models import Gateway, ensure_default_gateway
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 
@@ -56,7 +57,7 @@ def _self_signed(host: str) -> tuple[bytes, bytes]:
 
 def seed_cluster_objects(cluster: Cluster, namespace: str = NAMESPACE) -> None:
     client = cluster.client()
-    client.ensure_namespace(namespace)
+    ensure_namespace(client, namespace)
     for name, ports in SERVICES.items():
         client.ensure(
             f"/api/v1/namespaces/{namespace}/services",

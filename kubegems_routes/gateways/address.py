@@ -1,11 +1,10 @@
 """Where a gateway answers, and what a user does with that: a DNS record, or a curl line that works before DNS.
 
-In order: a local data plane serving the class (``make run`` as root); the
-controller's Service (its LoadBalancer address, or for a NodePort Service the
-node address the admin typed with the node ports); the address the admin
-typed; the address the controller published in an Ingress's
-``status.loadBalancer``. A cluster that does not answer gives no address,
-never an error page.
+In order: the controller's Service (its LoadBalancer address, or for a
+NodePort Service the node address the admin typed with the node ports); the
+address the admin typed (``make run`` types its local data plane's); the
+address the controller published in an Ingress's ``status.loadBalancer``.
+A cluster that does not answer gives no address, never an error page.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from kubegems_routes.dataplane import local
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Exposure
 from kubegems_routes.kube.errors import KubeError
@@ -26,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 
 class Source(enum.StrEnum):
-    LOCAL = "local"
     LOAD_BALANCER = "load-balancer"
     NODE_PORT = "node-port"
     TYPED = "typed"
@@ -38,7 +35,6 @@ class Source(enum.StrEnum):
 
 
 _SOURCE_LABELS = {
-    Source.LOCAL: _("the local data plane"),
     Source.LOAD_BALANCER: _("the controller's LoadBalancer Service"),
     Source.NODE_PORT: _("a node's address and the controller's node ports"),
     Source.TYPED: _("set by an admin"),
@@ -104,9 +100,6 @@ def _exposure(gateway: Gateway, *, cluster_calls: bool) -> Exposure | None:
 def gateway_address(gateway: Gateway, published: tuple[str, ...] = (), *, cluster_calls: bool = True) -> Address | None:
     """Where the gateway answers; ``published`` is an Ingress's status.loadBalancer, the last resort.
     Without ``cluster_calls`` (pages listing many gateways) the Service is read from the cache only."""
-    served = local.address_for(gateway.ingress_class)
-    if served is not None:
-        return Address(served, Source.LOCAL)
     if gateway.service:
         exposure = _exposure(gateway, cluster_calls=cluster_calls)
         found = _from_service(gateway, exposure) if exposure is not None else None

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube.conditions import Condition, read_conditions
 from kubegems_routes.kube.errors import Forbidden, KubeError, NotFound
-from kubegems_routes.routes.gateway_status import Condition, read_conditions
 
 logger = logging.getLogger(__name__)
 

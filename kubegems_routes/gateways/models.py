@@ -10,6 +10,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kubegems_routes.gateways.parents import GatewayParent
+from kubegems_routes.lib.protocols import TLS_FROM_CERT_MANAGER
 from kubegems_routes.lib.validators import (
     validate_annotation_key,
     validate_default_domain,
@@ -19,7 +21,6 @@ from kubegems_routes.lib.validators import (
     validate_gateway_address,
     validate_service_reference,
 )
-from kubegems_routes.routes import manifest
 from kubegems_routes.tenancy.models import Cluster, Environment, Tenant
 
 DEFAULT_GATEWAY = "default-gateway"
@@ -199,7 +200,7 @@ class Gateway(models.Model):
                 }
             )
         if not self.cluster_issuer and self.pk is not None:
-            asking = self.routes.filter(tls_source=manifest.TLS_FROM_CERT_MANAGER).count()
+            asking = self.routes.filter(tls_source=TLS_FROM_CERT_MANAGER).count()
             if asking:
                 raise ValidationError(
                     {
@@ -218,11 +219,11 @@ class Gateway(models.Model):
     def is_gateway_api(self) -> bool:
         return self.kind == self.Kind.GATEWAY_API
 
-    def parent(self) -> manifest.GatewayParent | None:
+    def parent(self) -> GatewayParent | None:
         """The Gateway routes attach to, or None for an ingress-class gateway."""
         if not self.is_gateway_api:
             return None
-        return manifest.GatewayParent(
+        return GatewayParent(
             namespace=self.gateway_namespace,
             name=self.gateway_name,
             http_listener=self.http_listener,

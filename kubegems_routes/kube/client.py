@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sys
 import threading
 import time
@@ -43,27 +44,10 @@ TOO_MANY_REQUESTS_PAUSE = 0.25
 # Read from the API server's watch cache instead of a consistent read.
 CACHED = {"resourceVersion": "0"}
 
-# Observers of every cluster call, (method, path). Tests use it to assert how
-# many calls a page makes; nothing here depends on it.
-_observers: list[Callable[[str, str], None]] = []
-
-
-@contextlib.contextmanager
-def record_calls() -> Iterator[list[tuple[str, str]]]:
-    """The (method, path) of each cluster call this thread makes meanwhile: a request's calls, not those
-    of the watch-fed caches' threads (their watches reconnect whenever they like)."""
-    calls: list[tuple[str, str]] = []
-    me = threading.get_ident()
-
-    def observer(method: str, path: str) -> None:
-        if threading.get_ident() == me:
-            calls.append((method, path))
-
-    _observers.append(observer)
-    try:
-        yield calls
-    finally:
-        _observers.remove(observer)
+# Every cluster call, (method, path), at DEBUG: an operator who sets this logger to DEBUG sees each
+# request the console makes (never a body: those hold manifests and credentials). Tests count a
+# page's calls with it (tests/kube_calls.py).
+calls_log = logging.getLogger("kubegems_routes.kube.calls")
 
 
 @dataclass(frozen=True)
@@ -209,8 +193,7 @@ class KubeClient:
         body: Manifest | None = None,
         accept: str = "application/json",
     ) -> Manifest:
-        for observer in list(_observers):
-            observer(method, path)
+        calls_log.debug("%s %s", method, path, extra={"kube_call": (method, path)})
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -255,8 +238,7 @@ class KubeClient:
         The server ends it after timeout_seconds; no byte for stall_timeout seconds
         (bookmarks come about every minute) ends it with Unreachable.
         """
-        for observer in list(_observers):
-            observer("WATCH", path)
+        calls_log.debug("WATCH %s", path, extra={"kube_call": ("WATCH", path)})
         query = {
             "watch": "1",
             "resourceVersion": resource_version,
@@ -457,24 +439,7 @@ class KubeClient:
     def get_namespace(self, name: str) -> Manifest:
         return self.request("GET", f"/api/v1/namespaces/{_q(name)}")
 
-    # -- CustomResourceDefinitions (the local control plane, tests) ------------
-
-    def apply_crd(self, manifest: Manifest) -> Manifest:
-        """Create the CRD, or replace the stored one with this version of it."""
-        path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-        try:
-            return self.create(path, manifest)
-        except AlreadyExists:
-            name = _q(manifest["metadata"]["name"])
-            current = self.request("GET", f"{path}/{name}")
-            body = {**manifest, "metadata": {**manifest["metadata"], **_version_of(current)}}
-            return self.request("PUT", f"{path}/{name}", body=body)
-
-    def crd_established(self, name: str) -> bool:
-        crd = self.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{_q(name)}")
-        # Null until the API server has looked at a new CRD (seen with cert-manager's).
-        conditions = (crd.get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+    # -- any object by its path ----------------------------------------------------
 
     def create(self, path: str, manifest: Manifest) -> Manifest:
         """Create any object by its collection path (seeding, tests)."""
@@ -486,9 +451,6 @@ class KubeClient:
             return self.create(path, manifest)
         except AlreadyExists:
             return self.request("GET", f"{path}/{_q(manifest['metadata']['name'])}")
-
-    def ensure_namespace(self, name: str) -> None:
-        self.ensure("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
     def ensure_ingress_class(self, name: str, controller: str = INGRESS_CONTROLLER) -> Manifest:
         body = {
@@ -531,10 +493,6 @@ def _delete_options(resource_version: str) -> Manifest | None:
     if not resource_version:
         return None
     return {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
-
-
-def _version_of(obj: Manifest) -> dict[str, str]:
-    return {"resourceVersion": obj["metadata"]["resourceVersion"]}
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,10 +1,25 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import Model
-from django.http import HttpRequest
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.utils import translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from kubegems_routes.gateways.admin import GatewayAdmin
+from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.routes.lifecycle import reapplying_gateway, routes_of_gateway
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class ReadOnlyAdminMixin:
@@ -42,3 +57,66 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["route_name", "user__username"]
     list_select_related = ["user", "environment__project__tenant"]
     date_hierarchy = "created_at"
+
+
+_RESULTS_MARKER = "<!-- kgr: re-apply results -->"
+
+
+def _streamed_results(
+    user: User, plan: list[tuple[Gateway, list[Route]]], head: str, tail: str, language: str
+) -> Iterator[str]:
+    """The results page in pieces: its head, a table per gateway whose rows come as each route is
+    re-applied, the totals, its foot. Runs after the view has returned, hence the language again."""
+    total = sum(len(routes) for _gateway, routes in plan)
+    done = failed = 0
+    with translation.override(language):
+        yield head
+        for gateway, routes in plan:
+            yield render_to_string("admin/gateways/reapply_table.html", {"gateway": gateway, "part": "start"})
+            for result in reapplying_gateway(gateway, user, routes):
+                failed += bool(result.error)
+                done += not result.error
+                yield render_to_string(
+                    "admin/gateways/reapply_row.html", {"result": result, "n": done + failed, "total": total}
+                )
+            yield render_to_string(
+                "admin/gateways/reapply_table.html", {"gateway": gateway, "part": "end", "empty": not routes}
+            )
+        yield render_to_string("admin/gateways/reapply_summary.html", {"done": done, "failed": failed})
+        yield tail
+
+
+# The gateways app knows nothing of routes (imports run downward); the routes app gives the
+# gateway's admin page what concerns its routes: re-applying them after a change of defaults.
+class GatewayWithRoutesAdmin(GatewayAdmin):
+    actions = ["reapply_routes"]
+
+    @admin.action(description=_("Re-apply all routes of the selected gateways"), permissions=["change"])
+    def reapply_routes(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponseBase:
+        """After a change to a gateway's defaults: each route's object gets them, one result per route,
+        streamed to the page as each is known (a gateway with many routes takes a while)."""
+        assert request.user.is_authenticated
+        plan = [(gateway, list(routes_of_gateway(gateway))) for gateway in queryset]
+        page = TemplateResponse(
+            request,
+            "admin/gateways/reapply_results.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Re-applying routes"),
+                "opts": self.model._meta,
+                "total": sum(len(routes) for _gateway, routes in plan),
+                "results_marker": mark_safe(_RESULTS_MARKER),  # noqa: S308 - a constant comment
+            },
+        ).render()
+        head, _marker, tail = page.content.decode().partition(_RESULTS_MARKER)
+        response = StreamingHttpResponse(
+            _streamed_results(request.user, plan, head, tail, translation.get_language()),
+            content_type="text/html; charset=utf-8",
+        )
+        response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each result on as it comes
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+admin.site.unregister(Gateway)
+admin.site.register(Gateway, GatewayWithRoutesAdmin)

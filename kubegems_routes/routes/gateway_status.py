@@ -17,10 +17,11 @@ the route yet, or none serves its Gateway.
 
 from __future__ import annotations
 
-import datetime
 import enum
 from dataclasses import dataclass
 from typing import Any
+
+from kubegems_routes.kube.conditions import ACCEPTED, RESOLVED_REFS, Condition, generation_of, read_conditions
 
 CONTROLLER_COMPONENT = "nginx-ingress-controller"
 
@@ -87,21 +88,6 @@ def statuses_by_name(events: list[dict[str, Any]]) -> dict[str, GatewayStatus]:
 
 # -- Gateway API: status.parents ----------------------------------------------------------
 
-ACCEPTED = "Accepted"
-RESOLVED_REFS = "ResolvedRefs"
-# The two conditions every implementation must set come first; any others follow in the order written.
-_FIRST = (ACCEPTED, RESOLVED_REFS)
-
-
-@dataclass(frozen=True)
-class Condition:
-    type: str
-    status: str  # "True", "False" or "Unknown", as written
-    reason: str
-    message: str
-    last_transition: datetime.datetime | None
-    observed_generation: int | None
-
 
 @dataclass(frozen=True)
 class ParentStatus:
@@ -127,42 +113,12 @@ class ParentStatus:
         return self.condition(RESOLVED_REFS)
 
 
-def _time(value: object) -> datetime.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _generation(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _condition(raw: dict[str, Any]) -> Condition:
-    return Condition(
-        type=str(raw.get("type", "")),
-        status=str(raw.get("status", "")),
-        reason=str(raw.get("reason", "")),
-        message=str(raw.get("message", "")),
-        last_transition=_time(raw.get("lastTransitionTime")),
-        observed_generation=_generation(raw.get("observedGeneration")),
-    )
-
-
-def read_conditions(raw: object) -> tuple[Condition, ...]:
-    """A Gateway API object's conditions (a route parent's, a listener's), Accepted and ResolvedRefs first."""
-    found = [_condition(c) for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
-    return tuple(sorted(found, key=lambda c: _FIRST.index(c.type) if c.type in _FIRST else len(_FIRST)))
-
-
 def parent_statuses(obj: dict[str, Any] | None) -> list[ParentStatus]:
     """The entries of an HTTPRoute's or GRPCRoute's status.parents, conditions Accepted and ResolvedRefs first."""
     if not obj:
         return []
     metadata = obj.get("metadata") or {}
-    generation = _generation(metadata.get("generation"))
+    generation = generation_of(metadata.get("generation"))
     found = []
     for entry in (obj.get("status") or {}).get("parents") or []:
         if not isinstance(entry, dict):

@@ -14,6 +14,18 @@ from typing import Any
 
 import yaml
 
+from kubegems_routes.gateways.parents import GatewayParent
+from kubegems_routes.lib.protocols import GRPC as GRPC
+from kubegems_routes.lib.protocols import HTTP as HTTP
+from kubegems_routes.lib.protocols import HTTPS as HTTPS
+from kubegems_routes.lib.protocols import PROTOCOLS as PROTOCOLS
+from kubegems_routes.lib.protocols import TLS_FROM_CERT_MANAGER as TLS_FROM_CERT_MANAGER
+from kubegems_routes.lib.protocols import TLS_FROM_SECRET as TLS_FROM_SECRET
+from kubegems_routes.lib.protocols import TLS_PROTOCOLS as TLS_PROTOCOLS
+from kubegems_routes.lib.protocols import WS as WS
+from kubegems_routes.lib.protocols import WSS as WSS
+from kubegems_routes.lib.protocols import needs_tls as needs_tls
+
 MANAGED_BY = "kubegems-routes"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_TENANT = "kubegems.io/tenant"
@@ -31,12 +43,6 @@ GRPC_SERVICES = "nginx.org/grpc-services"
 CLUSTER_ISSUER = "cert-manager.io/cluster-issuer"
 ISSUER = "cert-manager.io/issuer"
 
-# Where a TLS route's certificate comes from: a Secret the user chose, or cert-manager.
-TLS_FROM_SECRET, TLS_FROM_CERT_MANAGER = "secret", "cert-manager"
-
-HTTP, HTTPS, WS, WSS, GRPC = "http", "https", "ws", "wss", "grpc"
-PROTOCOLS = (HTTP, HTTPS, WS, WSS, GRPC)
-TLS_PROTOCOLS = frozenset({HTTPS, WSS, GRPC})
 _GENERATED_KEY = {WS: WEBSOCKET_SERVICES, WSS: WEBSOCKET_SERVICES, GRPC: GRPC_SERVICES}
 
 PATH_TYPES = ("Prefix", "Exact", "ImplementationSpecific")
@@ -51,10 +57,6 @@ GATEWAY_PATH_TYPES = tuple(_GATEWAY_PATH_TYPES)
 FORM_PATH_TYPES = {v: k for k, v in _GATEWAY_PATH_TYPES.items()}
 
 _DIGITS = re.compile(r"^[0-9]+$")
-
-
-def needs_tls(protocol: str) -> bool:
-    return protocol in TLS_PROTOCOLS
 
 
 def certificate_secret_name(route_name: str) -> str:
@@ -83,24 +85,6 @@ class Backend:
 
     def port_ref(self) -> dict[str, Any]:
         return {"number": int(self.port)} if _DIGITS.fullmatch(self.port) else {"name": self.port}
-
-
-@dataclass(frozen=True)
-class GatewayParent:
-    """A Gateway API Gateway and the listeners (sectionName) routes attach to, by protocol."""
-
-    namespace: str
-    name: str
-    http_listener: str = ""
-    https_listener: str = ""
-
-    @property
-    def scope(self) -> str:
-        # A slash never appears in an ingress class (a DNS subdomain): the two kinds of scope never collide.
-        return f"{self.namespace}/{self.name}"
-
-    def listener(self, protocol: str) -> str:
-        return self.https_listener if needs_tls(protocol) else self.http_listener
 
 
 class UnresolvedPort(ValueError):

@@ -1,4 +1,4 @@
-"""Where a route's gateway answers and how to reach the route there; see gateways/address.py and dataplane/local.py.
+"""Where a route's gateway answers and how to reach the route there; see gateways/address.py and commands.py.
 
 Read by the detail view (the controller's Service may be asked for its address), never from a template.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubegems_routes.dataplane.local import TryCommand, try_commands
-from kubegems_routes.gateways.address import Address, Source, gateway_address
+from kubegems_routes.gateways.address import Address, gateway_address
 from kubegems_routes.kube.client import load_balancer_addresses
+from kubegems_routes.routes.commands import TryCommand, try_commands
 from kubegems_routes.routes.models import Route
 
 
@@ -19,10 +19,6 @@ class Reach:
     address: Address | None
     published: tuple[str, ...] = ()  # the Ingress's status.loadBalancer, as the controller wrote it
     commands: list[TryCommand] = field(default_factory=list)
-
-    @property
-    def local(self) -> bool:
-        return self.address is not None and self.address.source == Source.LOCAL
 
 
 def reach(route: Route, ingress: dict[str, Any] | None = None) -> Reach:

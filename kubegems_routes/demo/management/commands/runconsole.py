@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from kubegems_routes.controlplane.server import ControlPlane
-from kubegems_routes.dataplane.demo import start_demo_data_plane, why_off
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
+from kubegems_routes.demo.dataplane import start_demo_data_plane, stop_demo_data_plane, why_off
 from kubegems_routes.demo.seed import NAMESPACE
 from kubegems_routes.gateways.models import Gateway
 
@@ -48,23 +48,24 @@ class Command(BaseCommand):
     def _serve(self, kubeconfig: Path, cluster_name: str, addrport: str, plane: ControlPlane | None = None) -> None:
         self.stdout.write("Demo data and log-ins:")
         call_command("seed_demo", kubeconfig=kubeconfig, cluster_name=cluster_name, stdout=self.stdout)
-        data_plane = self._start_data_plane(plane, cluster_name) if plane else None
+        gateway = Gateway.objects.get(cluster__name=cluster_name, tenant__name="demo", name="public")
+        data_plane = self._start_data_plane(plane, gateway) if plane else None
         self.stdout.write(f"Open http://{addrport}/ and log in as 'demo' (tenant admin) or 'admin' (system admin).")
         try:
             call_command("runserver", addrport, use_reloader=False)
         except KeyboardInterrupt:
             pass
         finally:
-            if data_plane is not None:
-                data_plane.stop()
+            if plane is not None:
+                stop_demo_data_plane(data_plane, gateway)
 
-    def _start_data_plane(self, plane: ControlPlane, cluster_name: str) -> DataPlane | None:
+    def _start_data_plane(self, plane: ControlPlane, gateway: Gateway) -> DataPlane | None:
         """As root, the demo's gateway `public` answers through a real NGINX Ingress Controller."""
+        stop_demo_data_plane(None, gateway)  # an address from an earlier run that did not stop cleanly
         problem = why_off() if settings.DEMO_DATA_PLANE else "KGR_DEMO_DATA_PLANE=0"
         if problem:
             self.stdout.write(f"Data plane off ({problem}); routes are written but serve no traffic.")
             return None
-        gateway = Gateway.objects.get(cluster__name=cluster_name, tenant__name="demo", name="public")
         self.stdout.write("Starting the data plane for gateway 'public' (first run builds the controller and nginx)...")
         try:
             data_plane = start_demo_data_plane(plane, gateway, NAMESPACE)

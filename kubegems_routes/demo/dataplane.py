@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from kubegems_routes.controlplane.server import ControlPlane
-from kubegems_routes.dataplane import local
 from kubegems_routes.dataplane.server import GRPC_PORT, HTTP_BACKENDS, WS_PORT, DataPlane, requirements_problem
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
@@ -61,8 +60,18 @@ def start_demo_data_plane(control_plane: ControlPlane, gateway: Gateway, namespa
     except BaseException:
         plane.stop()
         raise
-    local.serve(gateway.ingress_class, plane.address)
+    # Where the gateway answers, as an admin would type it: the route pages print commands that reach it.
+    gateway.address = plane.address
+    gateway.save(update_fields=["address"])
     return plane
+
+
+def stop_demo_data_plane(plane: DataPlane | None, gateway: Gateway) -> None:
+    """Stop the data plane (if one started) and forget its address: nothing answers there any more."""
+    if plane is not None:
+        plane.stop()
+    gateway.address = ""
+    gateway.save(update_fields=["address"])
 
 
 def why_off() -> str | None:

@@ -1,10 +1,5 @@
-"""Which ingress classes a local data plane serves in this process, and how to reach a route through it.
-
-``make run`` as root starts one for the demo's tenant gateway and registers it
-here; the route detail page then prints commands that reach the route through
-nginx exactly as written (nginx listens only inside the data plane's network
-namespace, so each command resolves the route's host to that address).
-"""
+"""The commands a route's page prints: each reaches the route through its gateway's address before any DNS
+record exists (curl resolves the route's host to that address), and says in its output what success is."""
 
 from __future__ import annotations
 
@@ -15,21 +10,7 @@ from typing import Protocol
 
 from kubegems_routes.routes import manifest
 
-_served: dict[str, str] = {}  # ingress class -> address where its nginx answers
-
 WEBSOCKET_KEY = "a3ViZWdlbXMtcm91dGVzIQ=="  # any 16 bytes, base64: the handshake's nonce
-
-
-def serve(ingress_class: str, address: str) -> None:
-    _served[ingress_class] = address
-
-
-def stop_serving(ingress_class: str) -> None:
-    _served.pop(ingress_class, None)
-
-
-def address_for(ingress_class: str) -> str | None:
-    return _served.get(ingress_class)
 
 
 class _Route(Protocol):
@@ -62,8 +43,7 @@ def _with_port(url: str, port: int, default: int) -> str:
 
 
 def try_commands(route: _Route, address: str, http_port: int = 80, https_port: int = 443) -> list[TryCommand]:
-    """Shell commands that reach ``route`` through a gateway at ``address``, before any DNS record exists
-    (through the local nginx, the address of ``address_for``)."""
+    """Shell commands that reach ``route`` through a gateway at ``address``, before any DNS record exists."""
     if not route.host or route.host.startswith("*."):
         return []
     tls = manifest.needs_tls(route.protocol)
