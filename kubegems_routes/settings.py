@@ -261,6 +261,10 @@ KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
 # `make run` as root also starts the NGINX data plane for the demo gateway; 0 keeps it off.
 DEMO_DATA_PLANE = envbool("KGR_DEMO_DATA_PLANE", "true")
 
+# How many times a user may press a route's Test button per minute (each sends one request through the
+# route's gateway); past that the button answers 429.
+ROUTE_TESTS_PER_MINUTE = envint("KGR_ROUTE_TESTS_PER_MINUTE", "5")
+
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
 

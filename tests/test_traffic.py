@@ -29,7 +29,7 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes.manifest import Backend
-from kubegems_routes.routes.models import Route
+from kubegems_routes.routes.models import AuditEntry, Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import create_url, ingress, route_data
 from tests.traffic import Events, TrafficCA, alpn, eventually, grpc_health, http_get, https_get, ws_echo
@@ -386,3 +386,92 @@ def _runs(command: str, expect: str) -> str:
     done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=10)
     assert expect in done.stdout, (command, done.returncode, done.stdout, done.stderr)
     return done.stdout
+
+
+# -- the Test button: the console itself sends a request through the route's gateway ----------------
+
+
+def _press_test(console: Console, name: str):
+    """Press the route's Test button (without JavaScript: the page's context has the outcome); what it found."""
+    response = console.client.post(reverse("routes:test", args=[console.environment.pk, name]))
+    assert response.status_code == 200, response.content.decode()[:2000]
+    return response.context["tested"]
+
+
+@pytest.fixture
+def addressed(console: Console, settings) -> Console:
+    """The console's gateway with its address set by an admin: where the data plane's nginx answers."""
+    settings.ROUTE_TESTS_PER_MINUTE = 1000  # these tests press the button until the controller has reloaded
+    console.gateway.address = console.address
+    console.gateway.save()
+    return console
+
+
+@pytest.mark.parametrize(
+    ("protocol", "paths", "status", "version", "health"),
+    [
+        ("http", WEB, 200, "HTTP/1.1", ""),
+        ("https", WEB, 200, "HTTP/1.1", ""),
+        ("ws", [("/", "echo", "80")], 101, "HTTP/1.1", ""),
+        ("wss", [("/", "echo", "80")], 101, "HTTP/1.1", ""),
+        ("grpc", [("/", "grpc", "50051")], 200, "HTTP/2", "SERVING"),
+    ],
+)
+def test_the_test_button_proves_each_protocol_through_nginx(
+    addressed: Console, protocol, paths, status, version, health
+):
+    name, host = addressed.create(protocol, paths)
+    tested = eventually(lambda: _served(_press_test(addressed, name)))
+    found = tested.probe
+    assert (found.status, found.http_version, found.grpc_health) == (status, version, health)
+    assert found.target == f"{addressed.address}:{443 if protocol in ('https', 'wss', 'grpc') else 80}"
+    assert found.first_byte_ms is not None and found.first_byte_ms >= 0
+    if protocol in ("https", "wss", "grpc"):
+        assert found.certificate.names == (f"*.{DOMAIN}",) and found.certificate.covers(host)
+        # The test CA's certificate lives two days: the console warns of it, and of nothing else.
+        assert [w for w in found.warnings if "expires" not in w] == [] and len(found.warnings) == 1
+    else:
+        assert found.certificate is None
+    assert AuditEntry.objects.filter(route_name=name, action=AuditEntry.Action.TEST).exists()
+
+
+def test_the_test_button_warns_of_a_certificate_that_does_not_name_the_host(addressed: Console, tmp_path):
+    other = TrafficCA.create("*.other.example.com", tmp_path)
+    _tls_secret(addressed.kube, addressed.namespace, "other-tls", other)
+    name, _host, events = addressed.post_create("https", WEB, tls_secret="other-tls")
+    addressed.accepted(events)
+    found = eventually(lambda: _served(_press_test(addressed, name))).probe
+    assert found.status == 200
+    assert found.certificate.names == ("*.other.example.com",)
+    assert any("does not name" in w for w in found.warnings), found.warnings
+
+
+def test_the_test_button_shows_a_backend_that_is_down_with_the_controllers_word(addressed: Console):
+    addressed.kube.create(
+        f"/api/v1/namespaces/{addressed.namespace}/services",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "down"},
+            "spec": {"ports": [{"name": "main", "port": 80, "targetPort": 8999, "protocol": "TCP"}]},
+        },
+    )  # no EndpointSlice: nothing serves it
+    name, _host = addressed.create("http", [("/", "down", "80")])
+    tested = eventually(lambda: _failed_with(_press_test(addressed, name), {502, 503}))
+    assert tested.probe.failed == "http"
+    assert tested.gateway is not None and tested.gateway.reason == "AddedOrUpdated"
+    assert "backend" in tested.hint
+    page = addressed.client.post(reverse("routes:test", args=[addressed.environment.pk, name])).content.decode()
+    word = re.search(r'id="probe-gateway">(.*?)</dd>', page, re.S)
+    assert word and "serving" in _text(word.group(1))  # the controller's word beside the failure
+    assert f"<code>{tested.probe.status}</code>" in page
+
+
+def _served(tested):
+    assert tested.probe is not None and tested.probe.ok, (tested.probe, tested.refusal)
+    return tested
+
+
+def _failed_with(tested, statuses: set[int]):
+    assert tested.probe is not None and tested.probe.status in statuses, tested.probe
+    return tested

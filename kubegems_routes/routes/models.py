@@ -251,6 +251,7 @@ class AuditEntry(models.Model):
         IMPORT = "import", _("imported")
         GATEWAY_REAPPLY = "gwreapply", _("re-applied with the gateway's new defaults")
         SWITCH = "switch", _("moved to another kind of object (the old one deleted, the new one created)")
+        TEST = "test", _("tested through its gateway")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")
@@ -261,6 +262,7 @@ class AuditEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
     )
     manifest = models.JSONField(_("manifest applied"), default=dict, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)  # a test's outcome
     created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -17,4 +17,5 @@ urlpatterns = [
     path("<str:name>/delete/", views.route_delete, name="delete"),
     path("<str:name>/reapply/", views.route_reapply, name="reapply"),
     path("<str:name>/takeover/", views.route_take_over, name="takeover"),
+    path("<str:name>/test/", views.route_test, name="test"),
 ]

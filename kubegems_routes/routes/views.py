@@ -38,6 +38,7 @@ from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status,
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import PathType, Route
 from kubegems_routes.routes.ports import needs_port_numbers, port_numbers, route_port_numbers, service_port_numbers
+from kubegems_routes.routes.probing import TooManyTests, probe_route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
 from kubegems_routes.routes.saving import save_route
@@ -739,3 +740,20 @@ def tls_secrets(request: AuthenticatedHttpRequest, environment_id: int) -> HttpR
     except KubeError:
         names = []
     return render(request, "routes/fragments/secret_options.html", {"names": names})
+
+
+@login_required
+@require_POST
+def route_test(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
+    """The Test button: one request through the route's gateway (readers may test; each test is audit-logged)."""
+    environment = get_environment_for_user(request.user, environment_id)
+    route = _get_route_for_user(environment, name)
+    context: dict[str, Any] = {"environment": environment, "route": route, "section": "routes"}
+    status = 200
+    try:
+        context["tested"] = probe_route(route, request.user)
+    except TooManyTests:
+        context["too_many"] = settings.ROUTE_TESTS_PER_MINUTE
+        status = 429
+    template = "routes/route_test.html#result" if wants_fragment(request) else "routes/route_test.html"
+    return render(request, template, context, status=status)
