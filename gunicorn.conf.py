@@ -20,7 +20,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # + KGR_KUBE_READ_TIMEOUT (3 + 10 s): a worker silent for longer is stuck.
 timeout = 60
 # SIGTERM: stop accepting, let requests in flight finish for up to 25 s (below
-# the pod's 30 s terminationGracePeriodSeconds), then exit.
+# the pod's 35 s terminationGracePeriodSeconds), then exit.
 graceful_timeout = 25
 keepalive = 5
 # Recycle workers now and then, so slow leaks never add up.

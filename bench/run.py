@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
-from kubegems_routes.controlplane.objects import apply_crd, crd_established, ensure_namespace
+from kubegems_routes.controlplane.objects import ensure_namespace, install_crds
 from tests.kube_calls import record_calls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,28 +97,9 @@ class Bench:
         from kubegems_routes.controlplane.gatewayapi import ensure_crds
         from kubegems_routes.gateways.models import Gateway
         from kubegems_routes.kube.client import KubeClient
-        from kubegems_routes.kube.errors import KubeError
 
         client = KubeClient.from_kubeconfig(yaml_load(self.kubeconfig))
-        names = []
-        for path in ensure_crds():
-            crd = yaml_load(path)
-            apply_crd(client, crd)
-            names.append(crd["metadata"]["name"])
-
-        def served() -> bool:
-            try:
-                return all(crd_established(client, n) for n in names) and bool(
-                    client.request("GET", "/apis/gateway.networking.k8s.io/v1/httproutes", query={"limit": "1"})
-                )
-            except KubeError:
-                return False
-
-        deadline = time.monotonic() + 60
-        while not served():
-            if time.monotonic() > deadline:
-                raise RuntimeError("Gateway API's CRDs were not served within a minute")
-            time.sleep(0.2)
+        install_crds(client, ensure_crds(), ["/apis/gateway.networking.k8s.io/v1/httproutes"])
         selector = {
             "from": "Selector",
             "selector": {

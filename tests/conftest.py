@@ -23,14 +23,13 @@ import yaml
 
 from kubegems_routes.controlplane import certmanager, gatewayapi
 from kubegems_routes.controlplane.build import BuildError
-from kubegems_routes.controlplane.objects import apply_crd, crd_established, ensure_namespace
+from kubegems_routes.controlplane.objects import ensure_namespace, install_crds
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
-from kubegems_routes.kube.errors import KubeError
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
 from tests.postgres import Postgres, PostgresError
@@ -129,13 +128,8 @@ def gateway_api(kube: KubeClient) -> list[str]:
         files = gatewayapi.ensure_crds()
     except BuildError as exc:
         pytest.fail(f"Gateway API's CRDs are needed and could not be fetched (Go and the module proxy).\n{exc}")
-    names = _install_crds(kube, files)
-    # Established is the API server's word that the resource is served; its
-    # storage and watch cache answer a moment later ("storage is
-    # (re)initializing" until then). The host check reads from the watch cache.
-    for resource in ("httproutes", "grpcroutes", "gateways"):
-        until(lambda r=resource: _serves(kube, f"/apis/gateway.networking.k8s.io/v1/{r}"), timeout=60)
-    return names
+    gateway_api_paths = [f"/apis/gateway.networking.k8s.io/v1/{r}" for r in ("httproutes", "grpcroutes", "gateways")]
+    return install_crds(kube, files, gateway_api_paths)
 
 
 @pytest.fixture(scope="session")
@@ -146,30 +140,7 @@ def cert_manager(kube: KubeClient) -> list[str]:
         files = certmanager.ensure_crds()
     except BuildError as exc:
         pytest.fail(f"cert-manager's CRDs are needed and could not be fetched (Go and the module proxy).\n{exc}")
-    names = _install_crds(kube, files)
-    for resource in ("certificates", "clusterissuers"):
-        until(lambda r=resource: _serves(kube, f"/apis/cert-manager.io/v1/{r}"), timeout=60)
-    return names
-
-
-def _install_crds(kube: KubeClient, files: list[Path]) -> list[str]:
-    """Apply each file's CustomResourceDefinition and wait until all are Established; their names."""
-    names = []
-    for path in files:
-        crd = yaml.safe_load(path.read_text())
-        apply_crd(kube, crd)
-        names.append(crd["metadata"]["name"])
-    until(lambda: all(crd_established(kube, name) for name in names), timeout=30)
-    return names
-
-
-def _serves(kube: KubeClient, path: str) -> bool:
-    try:
-        kube.request("GET", path)
-        kube.request("GET", path, query={"resourceVersion": "0"})
-    except KubeError:
-        return False
-    return True
+    return install_crds(kube, files, [f"/apis/cert-manager.io/v1/{r}" for r in ("certificates", "clusterissuers")])
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.urls import reverse
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import AuditEntry, Route
 from tests.helpers import create_route, create_url, ingress, route_data, tenant_gateway
-from tests.kube_calls import record_calls
+from tests.kube_calls import before_each_call, record_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +197,6 @@ def test_api_server_going_down_right_after_the_write_keeps_row_and_object_togeth
 ):
     """The create is in, then the cluster stops answering before the host is checked again: the route is
     kept in the database too, so the two agree (a rolled-back row would leave an Ingress nobody manages)."""
-    from kubegems_routes.kube import client as client_module
 
     # The cache's Ingress watch is down (as when its connection broke): the check after the write cannot
     # wait for the cache to see the write and asks the API server, which is where the outage meets it.
@@ -219,12 +218,11 @@ def test_api_server_going_down_right_after_the_write_keeps_row_and_object_togeth
         calls.append((method, path))
 
     data = route_data(tenant_gateway(environment), name="racy", host="racy.acme.example.com")
-    client_module._observers.append(stop_after_the_create)
     try:
-        response = operator_client.post(create_url(environment), data)
+        with before_each_call(stop_after_the_create):
+            response = operator_client.post(create_url(environment), data)
         assert stopped and stopped[0][0] == "GET"  # the check after the write met a cluster that was down
     finally:
-        client_module._observers.remove(stop_after_the_create)
         control_plane.start_apiserver()
     assert response.status_code == 302, response.content.decode()[:2000]
     route = Route.objects.get(environment=environment, name="racy")

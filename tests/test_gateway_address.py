@@ -59,7 +59,7 @@ def test_the_address_of_a_load_balancer_service(operator_client, environment, ku
 
     page = _detail(operator_client, environment)
     assert "shop.acme.example.com A 203.0.113.7" in page
-    assert "curl -sS --resolve shop.acme.example.com:80:203.0.113.7 http://shop.acme.example.com/" in page
+    assert "curl -sS -i --resolve shop.acme.example.com:80:203.0.113.7 http://shop.acme.example.com/" in page
     assert "the controller's LoadBalancer Service" in page
     listing = _text(operator_client.get(reverse("routes:list", args=[environment.pk])))
     assert "shop.acme.example.com → 203.0.113.7" in listing
@@ -83,7 +83,8 @@ def test_the_address_of_a_node_port_service_with_the_node_address_an_admin_set(o
     page = _detail(operator_client, environment)
     assert "shop.acme.example.com A 192.0.2.10" in page
     assert (
-        f"curl -sS -k --resolve shop.acme.example.com:{https}:192.0.2.10 https://shop.acme.example.com:{https}/" in page
+        f"curl -sS -i -k --resolve shop.acme.example.com:{https}:192.0.2.10 https://shop.acme.example.com:{https}/"
+        in page
     )
 
 

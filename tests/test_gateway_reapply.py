@@ -14,6 +14,7 @@ from kubegems_routes.routes.models import AuditEntry, Route
 from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.values import RouteValues
 from tests.helpers import create_route, deny_ingress_operation, ingress, tenant_gateway
+from tests.kube_calls import before_each_call
 
 pytestmark = pytest.mark.django_db
 
@@ -151,7 +152,6 @@ def test_the_drift_diff_ignores_key_order():
 def test_the_api_server_going_down_midway_leaves_each_route_applied_or_as_it_was(
     operator, environment, kube, control_plane, operator_client
 ):
-    from kubegems_routes.kube import client as client_module
     from kubegems_routes.routes.lifecycle import reapply_gateway
 
     gateway = tenant_gateway(environment)
@@ -176,11 +176,10 @@ def test_the_api_server_going_down_midway_leaves_each_route_applied_or_as_it_was
             if len(writes) == 5:
                 control_plane.stop_apiserver()
 
-    client_module._observers.append(stop_after_four_writes)
     try:
-        results = reapply_gateway(gateway, operator)
+        with before_each_call(stop_after_four_writes):
+            results = reapply_gateway(gateway, operator)
     finally:
-        client_module._observers.remove(stop_after_four_writes)
         control_plane.start_apiserver()
 
     assert [r.route.name for r in results if not r.error] == names[:4]

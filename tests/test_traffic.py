@@ -28,6 +28,7 @@ from kubegems_routes.demo.dataplane import start_demo_data_plane, stop_demo_data
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
+from kubegems_routes.lib.protocols import needs_tls
 from kubegems_routes.routes.manifest import Backend
 from kubegems_routes.routes.models import AuditEntry, Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
@@ -353,11 +354,13 @@ def test_demo_data_plane_serves_the_demo_services_and_the_printed_commands_work(
     kube = plane.kube
     try:
         cases = [
-            ("web-http", "http", "web", "80", "web GET /"),
-            ("api-ws", "ws", "api", "8080", "HTTP/1.1 101 Switching Protocols"),
-            ("api-grpc", "grpc", "api", "50051", "200 2"),
+            ("web-http", "http", "web", "80"),
+            ("web-https", "https", "web", "80"),
+            ("api-ws", "ws", "api", "8080"),
+            ("api-wss", "wss", "api", "8080"),
+            ("api-grpc", "grpc", "api", "50051"),
         ]
-        for name, protocol, service, port, expect in cases:
+        for name, protocol, service, port in cases:
             host = f"{name}.acme.example.com"  # the tenant gateway's domain
             events = Events(kube, environment.namespace, name)
             data = route_data(
@@ -365,7 +368,7 @@ def test_demo_data_plane_serves_the_demo_services_and_the_printed_commands_work(
                 name=name,
                 host=host,
                 protocol=protocol,
-                tls_secret="demo-tls" if protocol == "grpc" else "",
+                tls_secret="demo-tls" if needs_tls(protocol) else "",
                 **{"paths-0-service": service, "paths-0-port": port},
             )
             assert operator_client.post(create_url(environment), data).status_code == 302
@@ -375,14 +378,24 @@ def test_demo_data_plane_serves_the_demo_services_and_the_printed_commands_work(
             assert block, f"no command printed for {protocol}"
             commands = unescape(block.group(1)).strip().splitlines()
             assert len(commands) == 1 and plane.address in commands[0]
-            output = eventually(lambda c=commands[0], e=expect: _runs(c, e))
-            assert expect in output
+            # What the page says success looks like is what the command, pasted as printed, shows.
+            success = re.search(r'id="try-success">.*?<code>(.*?)</code>', page, re.S)
+            assert success, f"no success line for {protocol}"
+            shown = unescape(success.group(1))
+            output = eventually(lambda c=commands[0], e=shown: _runs(c, e))
+            first = output.splitlines()[0]
+            if protocol in ("http", "https"):
+                assert re.match(r"HTTP/(1\.1|2) 200", first), output
+            elif protocol in ("ws", "wss"):
+                assert first.startswith("HTTP/1.1 101 Switching Protocols"), output
+            else:
+                assert output.strip() == "SERVING", output
     finally:
         stop_demo_data_plane(plane, gateway)
 
 
 def _runs(command: str, expect: str) -> str:
-    """Run a printed command as a user would paste it into a shell."""
+    """Run a printed command as a user would paste it into a shell (its standard output)."""
     done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True, timeout=10)
     assert expect in done.stdout, (command, done.returncode, done.stdout, done.stderr)
     return done.stdout

@@ -16,8 +16,10 @@ from cryptography.x509.oid import NameOID
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from kubegems_routes.controlplane.objects import ensure_namespace
+from kubegems_routes.controlplane import certmanager, gatewayapi
+from kubegems_routes.controlplane.objects import ensure_namespace, install_crds
 from kubegems_routes.gateways.models import Gateway, ensure_default_gateway
+from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 
 NAMESPACE = "demo-shop-dev"
@@ -26,6 +28,8 @@ SERVICES = {
     "api": [("grpc", 50051), ("ws", 8080)],
 }
 TLS_SECRET = "demo-tls"  # noqa: S105 - a Secret's name, not a password
+GATEWAYS_NAMESPACE = "demo-gateways"  # where the demo's Gateway API Gateway lives, as a platform team's would
+CLUSTER_ISSUER = "demo-selfsigned"
 
 
 @dataclass
@@ -55,6 +59,20 @@ def _self_signed(host: str) -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), pem_key
 
 
+def _tls_secret(client: KubeClient, namespace: str, host: str) -> None:
+    cert, key = _self_signed(host)
+    client.ensure(
+        f"/api/v1/namespaces/{namespace}/secrets",
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": TLS_SECRET},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()},
+        },
+    )
+
+
 def seed_cluster_objects(cluster: Cluster, namespace: str = NAMESPACE) -> None:
     client = cluster.client()
     ensure_namespace(client, namespace)
@@ -71,18 +89,8 @@ def seed_cluster_objects(cluster: Cluster, namespace: str = NAMESPACE) -> None:
                 },
             },
         )
-    cert, key = _self_signed("*.demo.kubegems.io")
-    client.ensure(
-        f"/api/v1/namespaces/{namespace}/secrets",
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": TLS_SECRET},
-            "type": "kubernetes.io/tls",
-            "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()},
-        },
-    )
-    for gateway in cluster.gateways.all():
+    _tls_secret(client, namespace, "*.demo.kubegems.io")
+    for gateway in cluster.gateways.filter(kind=Gateway.Kind.INGRESS):
         client.ensure_ingress_class(gateway.ingress_class)
 
 
@@ -124,3 +132,65 @@ def demo_users() -> list[Credentials]:
         tenant=Tenant.objects.get(name="demo"), user=demo, defaults={"role": TenantMember.Role.ADMIN}
     )
     return created
+
+
+def seed_every_gateway_kind(cluster: Cluster) -> None:
+    """On the local control plane only (it installs CRDs, which a real cluster's admins do): Gateway API's
+    and cert-manager's CRDs, a Gateway API gateway `edge` with its Gateway, and a ClusterIssuer on `public`,
+    so every kind of gateway a user can meet is there to try. No Gateway API controller or cert-manager
+    runs here: HTTPRoutes stay "not yet accepted" and certificates "waiting for cert-manager"."""
+    client = cluster.client()
+    install_crds(
+        client,
+        gatewayapi.ensure_crds() + certmanager.ensure_crds(),
+        ["/apis/gateway.networking.k8s.io/v1/httproutes", "/apis/cert-manager.io/v1/clusterissuers"],
+    )
+    ensure_namespace(client, GATEWAYS_NAMESPACE)
+    _tls_secret(client, GATEWAYS_NAMESPACE, "*.edge.demo.kubegems.io")
+    everyone = {"namespaces": {"from": "All"}}
+    client.ensure(
+        f"/apis/gateway.networking.k8s.io/v1/namespaces/{GATEWAYS_NAMESPACE}/gateways",
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "edge"},
+            "spec": {
+                "gatewayClassName": "demo",
+                "listeners": [
+                    {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": everyone},
+                    {
+                        "name": "https",
+                        "protocol": "HTTPS",
+                        "port": 443,
+                        "tls": {"mode": "Terminate", "certificateRefs": [{"name": TLS_SECRET}]},
+                        "allowedRoutes": everyone,
+                    },
+                ],
+            },
+        },
+    )
+    client.ensure(
+        "/apis/cert-manager.io/v1/clusterissuers",
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": CLUSTER_ISSUER},
+            "spec": {"selfSigned": {}},
+        },
+    )
+    tenant = Tenant.objects.get(name="demo")
+    Gateway.objects.update_or_create(
+        cluster=cluster,
+        tenant=tenant,
+        name="edge",
+        defaults={
+            "kind": Gateway.Kind.GATEWAY_API,
+            "gateway_namespace": GATEWAYS_NAMESPACE,
+            "gateway_name": "edge",
+            "http_listener": "http",
+            "https_listener": "https",
+            "default_domain": "*.edge.demo.kubegems.io",
+            "http2": True,
+        },
+    )
+    Gateway.objects.filter(cluster=cluster, tenant=tenant, name="public").update(cluster_issuer=CLUSTER_ISSUER)

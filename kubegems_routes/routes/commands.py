@@ -23,7 +23,7 @@ class _Route(Protocol):
 @dataclass(frozen=True)
 class TryCommand:
     command: str
-    expect: str  # what it prints when the route works
+    success: str  # what its output shows when the route works (for HTTP: a 200 in the status line)
 
 
 def _is_ip(address: str) -> bool:
@@ -56,26 +56,33 @@ def try_commands(route: _Route, address: str, http_port: int = 80, https_port: i
     # -k: the demo's certificate is self-signed; elsewhere the certificate may not exist yet.
     insecure = "-k " if tls else ""
     if route.protocol == manifest.GRPC:
-        url = shlex.quote(_with_port(f"https://{route.host}/grpc.health.v1.Health/Check", port, default))
-        return [
-            TryCommand(
-                "printf '\\0\\0\\0\\0\\0' | curl -sS -k --http2 "
-                f"{resolve} -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- "
-                f"-o /dev/null -w '%{{http_code}} %{{http_version}}\\n' {url}",
-                "200 2",
-            )
-        ]
+        return [_grpc_health_check(route.host, resolve, _with_port(f"https://{route.host}/", port, default))]
     commands = []
     for url in (_with_port(u, port, default) for u in route.access_urls()):
         if route.protocol in (manifest.WS, manifest.WSS):
+            # A WebSocket upgrade is an HTTP/1.1 request: without --http1.1 curl negotiates HTTP/2 with a
+            # gateway that offers it (ALPN), and nginx answers the upgrade with 426.
             commands.append(
                 TryCommand(
-                    f"curl -sS -i -N --max-time 2 {insecure}{resolve} -H 'Connection: Upgrade' "
+                    f"curl -sS -i -N --http1.1 --max-time 2 {insecure}{resolve} -H 'Connection: Upgrade' "
                     f"-H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' "
                     f"-H 'Sec-WebSocket-Key: {WEBSOCKET_KEY}' {shlex.quote(url)}",
                     "HTTP/1.1 101 Switching Protocols",
                 )
             )
         else:
-            commands.append(TryCommand(f"curl -sS {insecure}{resolve} {shlex.quote(url)}", ""))
+            commands.append(TryCommand(f"curl -sS -i {insecure}{resolve} {shlex.quote(url)}", "200"))
     return commands
+
+
+def _grpc_health_check(host: str, resolve: str, base: str) -> TryCommand:
+    """gRPC's standard health Check over HTTP/2 with curl: the HTTP status and grpc-status (a trailer) go to
+    stderr, and the answer's last two bytes (protobuf field 1, status) say SERVING (1) or not."""
+    url = shlex.quote(f"{base}grpc.health.v1.Health/Check")
+    report = "%{stderr}HTTP %{http_code}, grpc-status %header{grpc-status}\\n"
+    return TryCommand(
+        "printf '\\0\\0\\0\\0\\0' | curl -sS -k --http2 "
+        f"{resolve} -H 'content-type: application/grpc' -H 'te: trailers' --data-binary @- "
+        f"-w '{report}' {url} | od -An -tx1 | grep -q '08 01' && echo SERVING || echo 'not serving'",
+        "SERVING",
+    )

@@ -19,8 +19,8 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
-import math
 import http.client
+import math
 import os
 import socket
 import ssl

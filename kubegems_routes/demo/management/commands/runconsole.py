@@ -12,8 +12,9 @@ from django.core.management.base import BaseCommand, CommandParser
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
 from kubegems_routes.demo.dataplane import start_demo_data_plane, stop_demo_data_plane, why_off
-from kubegems_routes.demo.seed import NAMESPACE
+from kubegems_routes.demo.seed import NAMESPACE, seed_every_gateway_kind
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.tenancy.models import Cluster
 
 
 class Command(BaseCommand):
@@ -48,6 +49,8 @@ class Command(BaseCommand):
     def _serve(self, kubeconfig: Path, cluster_name: str, addrport: str, plane: ControlPlane | None = None) -> None:
         self.stdout.write("Demo data and log-ins:")
         call_command("seed_demo", kubeconfig=kubeconfig, cluster_name=cluster_name, stdout=self.stdout)
+        if plane is not None:
+            seed_every_gateway_kind(Cluster.objects.get(name=cluster_name))
         gateway = Gateway.objects.get(cluster__name=cluster_name, tenant__name="demo", name="public")
         data_plane = self._start_data_plane(plane, gateway) if plane else None
         self.stdout.write(f"Open http://{addrport}/ and log in as 'demo' (tenant admin) or 'admin' (system admin).")
