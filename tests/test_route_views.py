@@ -79,6 +79,19 @@ def test_random_host_button_fills_the_host(operator_client, environment):
     assert re.search(r'name="host" value="[a-z]{5}\.acme\.example\.com"', body)
 
 
+@pytest.mark.parametrize("action", ["random-host", "add-path", "add-annotation", "service"])
+def test_an_action_htmx_posts_for_the_whole_form_answers_the_whole_form(operator_client, environment, action):
+    """A button htmx has not wired up yet (swapped in a moment ago, before it settled) submits the form:
+    htmx posts it to the button's formaction and swaps the answer into the form's own target. A fragment
+    there would replace the whole form with one field; the answer is the whole form instead."""
+    data = route_data(tenant_gateway(environment), host="", row="0")
+    response = operator_client.post(action_url(environment, action), data, **HX, HTTP_HX_TARGET="form-body")
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    for part in ('id="form-body"', 'id="host-field"', 'id="paths-field"', 'id="annotations-field"', 'id="preview"'):
+        assert part in body, part
+
+
 def test_ports_fragment_offers_the_services_ports(operator_client, environment):
     data = route_data(tenant_gateway(environment), row="0", **{"paths-0-service": "api", "paths-0-port": ""})
     response = operator_client.post(action_url(environment, "service"), data, **HX)

@@ -528,9 +528,13 @@ def _form_action(request: AuthenticatedHttpRequest, page: _FormPage, action: str
     editor = page.editor(state=state, services=services)
     editor.focus(outcome.focus)
     context = _form_context(page, editor, services_error=services_error, focus=outcome.focus)
-    if not fragment:
+    if not fragment or request.htmx.target == "form-body":
+        # The whole form: without JavaScript (a formaction button), or when htmx posted the action for
+        # the form itself. A button swapped in a moment ago is not wired up until htmx settles it (a timer
+        # after the swap, late on a busy machine); clicked before, it submits the form, which htmx posts
+        # to the button's formaction and swaps into the whole form, so the answer must be the whole form.
         context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
-        return render(request, FORM_TEMPLATE, context)
+        return render(request, FORM_TEMPLATE if not fragment else f"{FORM_TEMPLATE}#form-body", context)
     if outcome.fragment == "preview":
         context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
         return render(request, f"{FORM_TEMPLATE}#preview", context)

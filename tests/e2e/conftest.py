@@ -15,10 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 # Playwright's sync API runs an event loop in the test thread; the tests only
 # touch the ORM between browser steps, never concurrently with it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Expectations wait up to 10 s (Playwright's default is 5): CI runs the suite on 2 busy cores.
+expect.set_options(timeout=10_000)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -119,8 +123,16 @@ class Page:
         expect(self.page).not_to_have_url(re.compile(r"/login/"))
 
     def settled(self) -> None:
-        """Wait until htmx has no request in flight."""
-        self.page.wait_for_function("() => !document.querySelector('.htmx-request')")
+        """Wait until htmx has no request in flight and has settled what it swapped in.
+
+        Not only the request: htmx wires up swapped-in content (its hx-* attributes) when it settles, a
+        timer after the swap. A select changed in between fires its change before htmx listens, and no
+        request follows; on a busy machine that timer runs late, and a test that chose a service there
+        waited for ports that were never asked for.
+        """
+        self.page.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -229,3 +229,35 @@ def test_a_failed_save_shows_and_focuses_its_errors(viewport, make_page, olivia,
     p.check_accessibility()
     p.shot("failed-save")
     assert not Route.objects.exists()
+
+
+# htmx wires up what it swapped in when it settles, a timer after the swap (20 ms; late on a busy machine).
+SLOW_SETTLE = "document.addEventListener('DOMContentLoaded', () => { htmx.config.defaultSettleDelay = 400 })"
+
+
+@pytest.mark.parametrize("viewport", ["en-1440", "zh-390"])
+def test_buttons_clicked_before_htmx_settles_them_keep_the_form_whole(viewport, make_page, olivia, environment, kube):
+    """On a busy client a user can click a button htmx swapped in but has not yet wired up: the browser
+    then submits the form with the button's formaction, and the answer must be the whole form, not the
+    one field the button's own request would have replaced (the whole form was once replaced by it)."""
+    locale, width, height = VIEWPORTS[viewport]
+    p = make_page(locale, f"early-click-{viewport}", width=width, height=height)
+    p.page.context.add_init_script(SLOW_SETTLE)
+    p.log_in()
+    page = p.page
+    page.goto(f"/workbench/environments/{environment.pk}/routes/-/new/")
+    page.fill("#id_name", "early")
+    _public(p)
+    for _ in range(2):  # the second click meets the Random button the first one swapped in
+        page.click("#host-field button")
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    expect(page.locator("#id_host")).to_have_value(re.compile(r"^[a-z]{5}\.acme\.example\.com$"))
+    for _ in range(2):  # the same for Add path, whose whole fieldset is swapped in
+        page.click("#add-path")
+        page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    p.settled()
+    expect(page.locator("#paths-field .route-row")).to_have_count(3)
+    for part in ("#id_name", "#id_gateway", "#id_protocol", "#annotations-field", "#preview"):
+        expect(page.locator(part)).to_have_count(1)
+    expect(page.locator("#id_name")).to_have_value("early")
+    p.shot("whole-form")
