@@ -170,7 +170,7 @@ def test_route_pages_show_the_gateway_address_a_missing_secret_and_changed_gatew
     expect(page.locator("#dns-record")).to_have_text(f"shop.acme.example.com A {ADDRESS}")
     expect(reach).to_contain_text(words["try"])
     expect(page.locator("#try-commands")).to_contain_text(
-        f"curl -sS -k --resolve shop.acme.example.com:443:{ADDRESS} https://shop.acme.example.com/"
+        f"curl -sS -i -k --resolve shop.acme.example.com:443:{ADDRESS} https://shop.acme.example.com/"
     )
     p.shot("detail-address-secret-missing")
     _fits(p, f"the route's page at {width}px")
