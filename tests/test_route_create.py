@@ -133,9 +133,9 @@ def test_empty_host_gets_a_random_host_of_the_gateways_domain(operator_client, e
 def test_previewed_random_host_is_the_one_saved(operator_client, environment):
     gateway = default_gateway(environment)
     page = operator_client.get(create_url(environment))
-    suggested = page.context["suggested_host"]
+    suggested = page.context["preview"].suggested_host
     assert re.fullmatch(r"[a-z]{5}\.kubegems\.io", suggested)
-    assert f"host: {suggested}" in page.context["preview_yaml"]
+    assert f"host: {suggested}" in page.context["preview"].yaml
     operator_client.post(create_url(environment), route_data(gateway, host="", suggested_host=suggested))
     assert Route.objects.get().host == suggested
 

@@ -1,11 +1,9 @@
-"""HTMX helpers every app uses: the typed request, "is this a fragment request", a live select."""
+"""HTMX helpers every app uses: the typed request, "is this a fragment request", a live control."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from django import forms
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django_htmx.middleware import HtmxDetails
@@ -24,11 +22,11 @@ def wants_fragment(request: HttpRequest) -> bool:
     return htmx is not None and bool(htmx) and not htmx.boosted
 
 
-class HtmxSelect(forms.Select):
-    """A select whose change posts the enclosing form to ``url`` and swaps ``target`` (NetBox's HTMXSelect)."""
-
-    def __init__(self, url: str, target: str, *, vals: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        attrs = {"hx-post": url, "hx-trigger": "change", "hx-target": target, "hx-swap": "outerHTML"}
-        if vals:
-            attrs["hx-vals"] = json.dumps(vals)
-        super().__init__(attrs={**attrs, **kwargs.pop("attrs", {})}, **kwargs)
+def live(url: str, target: str, **vals: str) -> dict[str, str]:
+    """Attributes of a control whose change posts the enclosing form to ``url`` and swaps ``target`` with the
+    answer (NetBox's HTMXSelect). The control carries the request: the part it re-renders is replaced, the
+    control is not, so no change is lost while the new part settles."""
+    attrs = {"hx-post": url, "hx-trigger": "change", "hx-target": target, "hx-swap": "outerHTML"}
+    if vals:
+        attrs["hx-vals"] = json.dumps(vals)
+    return attrs

@@ -3,7 +3,9 @@
 ``RouteEditor`` binds the three together, validates across them (secret rules,
 gRPC needs HTTP/2, snippet policy, ports of the chosen service) in one round,
 gives the values a save needs (``values()``), builds the preview from whatever
-was typed, and takes errors the save reports back onto the field they concern.
+was typed, says what the form's parts show for what was typed (the TLS choice,
+the kind switch, the host's warning), and takes errors the save reports back
+onto the field they concern.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from kubegems_routes.gateways.domains import host_refusal
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Service
-from kubegems_routes.lib.htmx import HtmxSelect
+from kubegems_routes.lib.htmx import live
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import PathType, Route, route_spec
@@ -36,8 +38,6 @@ SNIPPET_KEY = re.compile(r"(^|/)([-\w.]*-)?snippets?$")
 ANNOTATIONS_LIMIT = 256 * 1024  # the API server's limit on all annotations together
 MAX_PATHS = 50
 MAX_ANNOTATIONS = 100
-PATH_FIELDS = ["path", "path_type", "service", "port"]
-ANNOTATION_FIELDS = ["key", "value"]
 
 
 def is_snippet_annotation(key: str) -> bool:
@@ -68,26 +68,23 @@ class RouteForm(forms.ModelForm[Route]):
             "tls_source": forms.RadioSelect,
         }
 
+    # A control whose change re-renders a part of the form (a partial of routes/route_form.html, posted to
+    # "<action_url><part>/"): field -> (part, the part's element). The gateway decides the host's domain,
+    # the protocol shows or hides the secret, the TLS source what is under the radios (which keep the focus).
+    LIVE = {
+        "gateway": ("gateway", "#host-field"),
+        "protocol": ("secret", "#secret-field"),
+        "tls_source": ("certificate", "#tls-detail"),
+    }
+
     def __init__(self, *args: Any, environment: Environment, action_url: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.environment = environment
         gateway = self.fields["gateway"]
-        protocol = self.fields["protocol"]
-        assert isinstance(gateway, GatewayChoiceField) and isinstance(protocol, forms.ChoiceField)
+        assert isinstance(gateway, GatewayChoiceField)
         if action_url:
-            # A select that reshapes the form: the protocol shows or hides the
-            # secret, the gateway decides the host's domain.
-            gateway.widget = HtmxSelect(f"{action_url}gateway/", "#host-field")
-            protocol.widget = HtmxSelect(f"{action_url}secret/", "#secret-field", choices=protocol.choices)
-            # Only the part under the radios is swapped: the radio keeps its focus.
-            self.fields["tls_source"].widget.attrs.update(
-                {
-                    "hx-post": f"{action_url}certificate/",
-                    "hx-trigger": "change",
-                    "hx-target": "#tls-detail",
-                    "hx-swap": "outerHTML",
-                }
-            )
+            for name, (part, target) in self.LIVE.items():
+                self.fields[name].widget.attrs.update(live(f"{action_url}{part}/", target))
         # Offered only where the gateway names a ClusterIssuer; a post without it chose a secret.
         self.fields["tls_source"].required = False
         gateway.queryset = Gateway.objects.for_environment(environment).select_related("tenant")
@@ -184,16 +181,11 @@ class PathForm(forms.Form):
         names = list(services)
         if current and current not in services:
             names.append(current)
-        choices = [("", _("choose a service")), *((n, n) for n in names)]
-        self.fields["service"].widget = (
-            HtmxSelect(
-                f"{action_url}service/",
-                f"#{self.prefix}-port-wrap",
-                vals={"row": str(self.prefix).rpartition("-")[2]},
-                choices=choices,
-            )
-            if action_url
-            else forms.Select(choices=choices)
+        # Another service: its ports are offered (the "service" change; the select keeps the focus).
+        row = str(self.prefix).rpartition("-")[2]
+        self.fields["service"].widget = forms.Select(
+            attrs=live(f"{action_url}service/", f"#{self.prefix}-port-wrap", row=row) if action_url else None,
+            choices=[("", _("choose a service")), *((n, n) for n in names)],
         )
         chosen = services.get(current)
         if chosen is not None:
@@ -294,7 +286,14 @@ AnnotationFormSet = cast(
     ),
 )
 
-FORM_FIELDS = [*RouteForm.Meta.fields, "resource_version", "switch_to"]
+# The fields are declared once, on the forms; what a row action carries follows them.
+PATH_FIELDS = list(PathForm.base_fields)
+ANNOTATION_FIELDS = list(AnnotationForm.base_fields)
+
+
+def new_row(form: type[forms.Form]) -> dict[str, str]:
+    """A row as added: each field's initial value."""
+    return {name: str(field.initial or "") for name, field in form.base_fields.items()}
 
 
 @dataclass
@@ -308,7 +307,7 @@ class FormState:
     @classmethod
     def from_data(cls, data: Mapping[str, str]) -> FormState:
         return cls(
-            {name: data.get(name, "") for name in FORM_FIELDS if name in data},
+            {name: data.get(name, "") for name in RouteForm.base_fields if name in data},
             _rows(data, "paths", PATH_FIELDS, MAX_PATHS),
             _rows(data, "annotations", ANNOTATION_FIELDS, MAX_ANNOTATIONS),
         )
@@ -316,10 +315,8 @@ class FormState:
     @classmethod
     def from_route(cls, route: Route) -> FormState:
         if not route.pk:
-            return cls(paths=[{"path": "/", "path_type": PathType.PREFIX.value}])
-        paths = [
-            {"path": p.path, "path_type": p.path_type, "service": p.service, "port": p.port} for p in route.paths.all()
-        ]
+            return cls(paths=[new_row(PathForm)])
+        paths = [{f: getattr(p, f) for f in PATH_FIELDS} for p in route.paths.all()]
         return cls(paths=paths, annotations=[{"key": k, "value": v} for k, v in route.annotations.items()])
 
 
@@ -372,6 +369,7 @@ class RouteEditor:
             if self.instance.pk
             else ""
         )
+        self.focused = ""  # the id of the input or button to focus when the form or its part appears
         urls = {"action_url": action_url}
         if data is not None:
             self.form = RouteForm(data, instance=self.instance, environment=environment, **urls)
@@ -419,6 +417,7 @@ class RouteEditor:
         chosen = self.value("gateway")
         return next((g for g in self.gateways if str(g.pk) == chosen), self.gateways[0] if self.gateways else None)
 
+    @functools.cached_property
     def kind_switch(self) -> KindSwitchPlan | None:
         """When editing, and the chosen gateway and protocol make the route another kind of object: the switch."""
         if not self.stored_kind or self.gateway is None:
@@ -428,12 +427,45 @@ class RouteEditor:
             return None
         return KindSwitchPlan(self.instance.name, self.stored_kind, new_kind, self.value("switch_to") == new_kind)
 
+    @functools.cached_property
     def host_warning(self) -> str:
         """While typing: a host the gateway will refuse, said before saving."""
         host, gateway = self.value("host").strip().lower(), self.gateway
         if not host or gateway is None:
             return ""
         return host_refusal(gateway, self.environment.project.tenant_id, host)
+
+    # -- what the TLS part shows for the protocol and gateway chosen ---------------
+
+    @property
+    def needs_tls(self) -> bool:
+        """The route names its TLS secret: a TLS protocol on an ingress class."""
+        return manifest.needs_tls(self.protocol()) and not self._on_gateway_api
+
+    @property
+    def certificate_on_listener(self) -> bool:
+        """A TLS protocol on a Gateway API gateway: the Gateway's HTTPS listener holds the certificate."""
+        return manifest.needs_tls(self.protocol()) and self._on_gateway_api
+
+    @property
+    def certificate_offered(self) -> bool:
+        """Where the gateway names a ClusterIssuer; still shown with an error on it (the gateway changed)."""
+        issuer = self.gateway is not None and bool(self.gateway.cluster_issuer)
+        return self.needs_tls and (issuer or bool(self.form.errors.get("tls_source")))
+
+    @property
+    def certificate_chosen(self) -> bool:
+        return self.needs_tls and self.tls_source() == manifest.TLS_FROM_CERT_MANAGER
+
+    @property
+    def certificate_secret(self) -> str:
+        """The Secret cert-manager writes, named after the route (none while the name is empty)."""
+        name = self.value("name") or self.instance.name
+        return manifest.certificate_secret_name(name) if name else ""
+
+    @property
+    def _on_gateway_api(self) -> bool:
+        return self.gateway is not None and self.gateway.is_gateway_api
 
     def _rows_as_typed(self, formset: BaseFormSet[Any], fields: Sequence[str]) -> list[dict[str, str]]:
         if formset.is_bound:
@@ -498,7 +530,7 @@ class RouteEditor:
             if refusal:
                 self.form.add_error("host", refusal)
                 valid = False
-        switch = self.kind_switch()
+        switch = self.kind_switch
         if switch is not None and not switch.confirmed and "switch_to" not in self.form.errors:
             self.form.add_error("switch_to", switch_refusal(switch.name, switch.old_kind, switch.new_kind))
             valid = False
@@ -560,7 +592,9 @@ class RouteEditor:
         return bool(self.errors())
 
     def focus(self, element_id: str) -> None:
-        """Focus this input when the page or the swapped fragment appears (htmx honours autofocus)."""
+        """Focus this input (or button: ``focused``) when the page or the swapped part appears (htmx honours
+        autofocus)."""
+        self.focused = element_id
         for form in [self.form, *self.paths.forms, *self.annotations.forms]:
             for name in form.fields:
                 if form[name].auto_id == element_id:

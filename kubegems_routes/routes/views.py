@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,10 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
@@ -33,11 +35,20 @@ from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.certificates import read_certificate
 from kubegems_routes.routes.editing import start_edit
 from kubegems_routes.routes.errors import NotImportable, RouteError, StaleEdit
-from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, RouteEditor
+from kubegems_routes.routes.forms import (
+    MAX_ANNOTATIONS,
+    MAX_PATHS,
+    AnnotationForm,
+    FormState,
+    PathForm,
+    RouteEditor,
+    new_row,
+)
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
-from kubegems_routes.routes.models import PathType, Route
-from kubegems_routes.routes.ports import needs_port_numbers, port_numbers, route_port_numbers, service_port_numbers
+from kubegems_routes.routes.models import Route
+from kubegems_routes.routes.ports import needs_port_numbers, route_port_numbers, service_port_numbers
+from kubegems_routes.routes.preview import preview
 from kubegems_routes.routes.probing import TooManyTests, probe_route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
@@ -218,15 +229,14 @@ def _services(environment: Environment) -> tuple[dict[str, Service] | None, str]
 
 @dataclass(frozen=True)
 class _FormPage:
-    """Where the form lives: its environment, the route (unsaved when creating) and its URLs."""
+    """Where the form lives: its environment, the route (unsaved when creating) and its URL.
+
+    GET shows the form, POST with _action=save saves; "<form_url><action>/" answers the form's row
+    actions and its live parts."""
 
     environment: Environment
     route: Route
-    form_url: str  # GET shows the form, POST with _action=save saves
-
-    @property
-    def action_url(self) -> str:  # + "<action>/": the form's live fragments and row actions
-        return self.form_url
+    form_url: str
 
     @classmethod
     def of(cls, environment: Environment, route: Route | None) -> _FormPage:
@@ -247,40 +257,23 @@ class _FormPage:
             instance=self.route,
             state=state,
             services=services,
-            action_url=self.action_url,
+            action_url=self.form_url,  # the live parts are at "<form_url><part>/"
         )
 
-
-def _form_context(page: _FormPage, editor: RouteEditor, **extra: Any) -> dict[str, Any]:
-    gateway = editor.gateway
-    gateway_api = gateway is not None and gateway.is_gateway_api
-    tls = manifest.needs_tls(editor.protocol()) and not gateway_api
-    # Offered where the gateway names a ClusterIssuer; still shown with an error on it (gateway changed).
-    certificate_offered = tls and (
-        bool(gateway and gateway.cluster_issuer) or bool(editor.form.errors.get("tls_source"))
-    )
-    certificate_chosen = tls and editor.tls_source() == manifest.TLS_FROM_CERT_MANAGER
-    name = editor.value("name") or page.route.name
-    return {
-        "environment": page.environment,
-        "editor": editor,
-        "form": editor.form,
-        "route": page.route if page.route.pk else None,
-        "form_url": page.form_url,
-        "action_url": page.action_url,
-        "needs_tls": tls,
-        "certificate_on_listener": manifest.needs_tls(editor.protocol()) and gateway_api,
-        "certificate_offered": certificate_offered,
-        "certificate_chosen": certificate_chosen,
-        "tls_source": editor.tls_source(),
-        "cluster_issuer": gateway.cluster_issuer if gateway is not None else "",
-        "certificate_secret": manifest.certificate_secret_name(name) if name else "",
-        "host_warning": editor.host_warning(),
-        "kind_switch": editor.kind_switch(),
-        "attachment_warning": _attachment_warning(page.environment, editor),
-        "section": "routes",
-        **extra,
-    }
+    def context(self, editor: RouteEditor, suggested_host: str, **extra: Any) -> dict[str, Any]:
+        """What the form's template reads: the editor says what each part shows for what was typed."""
+        return {
+            "environment": self.environment,
+            "route": self.route if self.route.pk else None,
+            "form_url": self.form_url,
+            "editor": editor,
+            "form": editor.form,
+            "attachment_warning": _attachment_warning(self.environment, editor),
+            # Built only where it is shown (the whole page, the preview part): it may read the Services.
+            "preview": SimpleLazyObject(lambda: preview(editor, suggested_host)),
+            "section": "routes",
+            **extra,
+        }
 
 
 def _attachment_warning(environment: Environment, editor: RouteEditor) -> str:
@@ -290,44 +283,6 @@ def _attachment_warning(environment: Environment, editor: RouteEditor) -> str:
     if parent is None:
         return ""
     return attachment_refusal(environment, parent, editor.protocol(), cached_only=True)
-
-
-# Protocols that need an annotation on an Ingress and none in Gateway API.
-_UPGRADED = frozenset({manifest.WS, manifest.WSS, manifest.GRPC})
-
-
-def _preview_context(editor: RouteEditor, suggested_host: str) -> dict[str, Any]:
-    """The preview of what saving sends. An empty Host gets a random host, generated
-    once and carried in the form, so the preview shows exactly the host that is saved."""
-    gateway = editor.gateway
-    if gateway is not None and not is_random_host_of(suggested_host, gateway.default_domain):
-        suggested_host = random_host(gateway.default_domain)
-    spec = editor.preview_spec(host=suggested_host)
-    body, problem = None, ""
-    if spec is not None:
-        try:
-            if gateway is not None and spec.parent is not None:
-                spec = dataclasses.replace(spec, port_numbers=port_numbers(editor.environment, gateway, spec.backends))
-            body = manifest.build(spec)
-        except KubeError:
-            problem = _("The cluster cannot be reached to resolve port names; the preview shows once it answers.")
-        except manifest.UnresolvedPort as exc:
-            problem = port_message(exc)
-        except ValueError:
-            problem = _("Gateway API gateways offer Prefix and Exact paths only.")
-    return {
-        "preview_kind": spec.kind if spec else "Ingress",
-        "preview_problem": problem,
-        "no_annotation_needed": spec is not None and spec.parent is not None and spec.protocol in _UPGRADED,
-        "suggested_host": suggested_host,
-        "generated_annotations": (
-            manifest.protocol_annotations(spec.protocol, [b.service for b in spec.backends])
-            if spec and spec.parent is None
-            else {}
-        ),
-        "effective_annotations": manifest.effective_annotations(spec) if spec else {},
-        "preview_yaml": manifest.to_yaml(body) if body else "",
-    }
 
 
 def _form_page(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
@@ -341,9 +296,7 @@ def _form_page(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpRespon
         start = start_edit(page.route)
         editor.form.initial["resource_version"] = start.resource_version
         extra = {"edit_sync": start.sync, "edit_diff": start.diff}
-    context = _form_context(page, editor, services_error=services_error, **extra)
-    context.update(_preview_context(editor, ""))
-    return render(request, FORM_TEMPLATE, context)
+    return render(request, FORM_TEMPLATE, page.context(editor, "", services_error=services_error, **extra))
 
 
 def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
@@ -382,8 +335,12 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
                     messages.warning(request, warning)
             url = reverse("routes:detail", args=[page.environment.pk, saved.name])
             return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
-    context = _form_context(page, editor, services_error=services_error, conflict_diff=conflict_diff)
-    context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
+    context = page.context(
+        editor,
+        request.POST.get("suggested_host", ""),
+        services_error=services_error,
+        conflict_diff=conflict_diff,
+    )
     template = f"{FORM_TEMPLATE}#form-body" if wants_fragment(request) else FORM_TEMPLATE
     return render(request, template, context)
 
@@ -404,15 +361,22 @@ def _for_user(request: AuthenticatedHttpRequest, exc: RouteError) -> str:
     return exc.message
 
 
-# Row actions and live fragments of the form. Each changes the form's state (or
-# not) and answers with one fragment; without JavaScript, with the whole page.
+# The form's live parts and row actions, at "<form_url><action>/". A live part of the template
+# (the preview, the TLS secret, ...) posts the form to its own name and is rendered again from the
+# posted values: it needs nothing here (NetBox's pattern, one part at a time). A change (FORM_CHANGES)
+# alters what the form holds first, then answers with the part it changed. Without JavaScript
+# (buttons' formaction), the whole page.
 
 
 @dataclass(frozen=True)
 class _Change:
-    fragment: str
+    part: str  # the template's partial to render
     focus: str = ""  # the id of the input (or button) to focus after the swap
-    row: int | None = None  # the path row, for fragments of one row
+    row: int | None = None  # the path row, for a part of one row
+
+
+# The parts showing path rows, whose service select lists the cluster's Services.
+_PARTS_WITH_PATHS = frozenset({"form-body", "paths", "port"})
 
 
 def _posted_row(data: QueryDict, rows: list[dict[str, str]]) -> int:
@@ -423,24 +387,6 @@ def _posted_row(data: QueryDict, rows: list[dict[str, str]]) -> int:
     if not 0 <= row < len(rows):
         raise Http404("No such row")
     return row
-
-
-def _preview(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
-    return _Change("preview")
-
-
-def _secret(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
-    return _Change("secret")
-
-
-def _certificate(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
-    """A TLS secret or cert-manager: what is under the choice follows it."""
-    return _Change("tls-detail")
-
-
-def _switch(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
-    """Another gateway or protocol: whether saving replaces the route's object by another kind (and asks to confirm)."""
-    return _Change("switch")
 
 
 def _gateway_changed(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
@@ -463,7 +409,7 @@ def _random_host(state: FormState, data: QueryDict, gateways: list[Gateway]) -> 
 def _add_path(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
     if len(state.paths) >= MAX_PATHS:
         return _Change("paths")
-    state.paths.append({"path": "/", "path_type": PathType.PREFIX.value, "service": "", "port": ""})
+    state.paths.append(new_row(PathForm))
     return _Change("paths", focus=f"id_paths-{len(state.paths) - 1}-path")
 
 
@@ -477,7 +423,7 @@ def _remove_path(state: FormState, data: QueryDict, gateways: list[Gateway]) -> 
 def _add_annotation(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
     if len(state.annotations) >= MAX_ANNOTATIONS:
         return _Change("annotations")
-    state.annotations.append({"key": "", "value": ""})
+    state.annotations.append(new_row(AnnotationForm))
     return _Change("annotations", focus=f"id_annotations-{len(state.annotations) - 1}-key")
 
 
@@ -501,46 +447,56 @@ def _chosen(state: FormState, gateways: list[Gateway]) -> Gateway | None:
     return next((g for g in gateways if str(g.pk) == chosen), gateways[0] if gateways else None)
 
 
-# action -> (what it does, whether its fragment shows the cluster's services)
-FORM_ACTIONS: dict[str, tuple[Callable[[FormState, QueryDict, list[Gateway]], _Change], bool]] = {
-    "preview": (_preview, False),
-    "secret": (_secret, False),
-    "certificate": (_certificate, False),
-    "gateway": (_gateway_changed, False),
-    "switch": (_switch, False),
-    "random-host": (_random_host, False),
-    "add-path": (_add_path, True),
-    "remove-path": (_remove_path, True),
-    "add-annotation": (_add_annotation, False),
-    "remove-annotation": (_remove_annotation, False),
-    "service": (_service_chosen, True),
+# The actions that change what the form holds before the part they changed is rendered: row buttons,
+# and the gateway select (a random host follows the gateway's domain).
+FORM_CHANGES: dict[str, Callable[[FormState, QueryDict, list[Gateway]], _Change]] = {
+    "gateway": _gateway_changed,
+    "random-host": _random_host,
+    "add-path": _add_path,
+    "remove-path": _remove_path,
+    "add-annotation": _add_annotation,
+    "remove-annotation": _remove_annotation,
+    "service": _service_chosen,
 }
 
 
+def _is_part(name: str) -> bool:
+    """A partial of the form's template: a part the page may ask to have rendered again."""
+    try:
+        get_template(f"{FORM_TEMPLATE}#{name}")
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
 def _form_action(request: AuthenticatedHttpRequest, page: _FormPage, action: str) -> HttpResponse:
-    if action not in FORM_ACTIONS:
-        raise Http404("No such form action")
-    change, shows_services = FORM_ACTIONS[action]
     fragment = wants_fragment(request)
     state = FormState.from_data(request.POST)
-    outcome = change(state, request.POST, list(Gateway.objects.for_environment(page.environment)))
-    services, services_error = _services(page.environment) if shows_services or not fragment else (None, "")
+    if action in FORM_CHANGES:
+        outcome = FORM_CHANGES[action](state, request.POST, list(Gateway.objects.for_environment(page.environment)))
+    elif _is_part(action):
+        outcome = _Change(action)  # a live part, rendered again as posted
+    else:
+        raise Http404("No such form action")
+    # The whole form: without JavaScript (a formaction button), or when htmx posted the action for the
+    # form itself. A button swapped in a moment ago is not wired up until htmx settles it (a timer after
+    # the swap, late on a busy machine); clicked before, it submits the form, which htmx posts to the
+    # button's formaction and swaps into the whole form, so the answer must be the whole form.
+    whole = not fragment or request.htmx.target == "form-body"
+    if not whole and outcome.part not in _PARTS_WITH_PATHS:
+        services, services_error = None, ""
+    else:
+        services, services_error = _services(page.environment)
     editor = page.editor(state=state, services=services)
     editor.focus(outcome.focus)
-    context = _form_context(page, editor, services_error=services_error, focus=outcome.focus)
-    if not fragment or request.htmx.target == "form-body":
-        # The whole form: without JavaScript (a formaction button), or when htmx posted the action for
-        # the form itself. A button swapped in a moment ago is not wired up until htmx settles it (a timer
-        # after the swap, late on a busy machine); clicked before, it submits the form, which htmx posts
-        # to the button's formaction and swaps into the whole form, so the answer must be the whole form.
-        context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
+    context = page.context(editor, request.POST.get("suggested_host", ""), services_error=services_error)
+    if whole:
         return render(request, FORM_TEMPLATE if not fragment else f"{FORM_TEMPLATE}#form-body", context)
-    if outcome.fragment == "preview":
-        context.update(_preview_context(editor, request.POST.get("suggested_host", "")))
-        return render(request, f"{FORM_TEMPLATE}#preview", context)
     if outcome.row is not None:
         context["row"] = editor.paths.forms[outcome.row]
-    response = render(request, f"{FORM_TEMPLATE}#{outcome.fragment}", context)
+    response = render(request, f"{FORM_TEMPLATE}#{outcome.part}", context)
+    if outcome.part == "preview":
+        return response
     # After the swap has settled, so the preview reads the form as it now is.
     return trigger_client_event(response, "refresh-preview", after="settle")
 
