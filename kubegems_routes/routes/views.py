@@ -30,6 +30,7 @@ from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.adopt import import_route, take_over
 from kubegems_routes.routes.attachment import attachment_refusal
+from kubegems_routes.routes.backends import BackendReads, list_warning, path_rows, read_backends, route_health
 from kubegems_routes.routes.certificates import read_certificate
 from kubegems_routes.routes.editing import start_edit
 from kubegems_routes.routes.errors import NotImportable, RouteError, StaleEdit
@@ -37,7 +38,13 @@ from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, 
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import PathType, Route
-from kubegems_routes.routes.ports import needs_port_numbers, port_numbers, route_port_numbers, service_port_numbers
+from kubegems_routes.routes.ports import (
+    needs_port_numbers,
+    numbers_of,
+    port_numbers,
+    route_port_numbers,
+    service_port_numbers,
+)
 from kubegems_routes.routes.probing import TooManyTests, probe_route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
@@ -93,11 +100,17 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
             live_routes = None
             message = _unreachable(request, exc, f"listing Gateway API routes of {environment.namespace}")
             cluster_error = cluster_error or f"{message} {_('Showing the routes the console knows.')}"
+    # The namespace's Services and EndpointSlices, once for the page: each route's backends' health.
+    backends = read_backends(environment) if page.object_list and not cluster_error else BackendReads(None, None)
     # Port names resolved once for the page, not once per Gateway API route.
     numbers: dict[tuple[str, str], int] | None = {}
     if any(needs_port_numbers(r.gateway, r.backends()) for r in page.object_list):
         try:
-            numbers = service_port_numbers(environment)
+            numbers = (
+                numbers_of(backends.services.values())
+                if backends.services is not None
+                else service_port_numbers(environment)
+            )
         except KubeError:
             numbers = None
     statuses = _controller_statuses(environment) if on_ingress and not cluster_error else {}
@@ -105,6 +118,7 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
         needed = numbers if needs_port_numbers(route.gateway, route.backends()) else {}
         route.sync = _list_sync(route, live, live_routes, needed)
         route.gateway_status = _list_gateway_status(route, statuses, live_routes)
+        route.backend_warning = list_warning(route_health(route.backends(), backends))
     addresses: dict[int, Address | None] = {}
     for route in page.object_list:
         if route.gateway_id not in addresses and not cluster_error:
@@ -582,6 +596,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     sync = drift.Sync.UNKNOWN
     kind = route.spec().kind
     numbers: dict[tuple[str, str], int] = {}
+    unresolved_port = False  # the cluster answered; a port name is not the Service's
     try:
         numbers = route_port_numbers(route)
         expected = manifest.build(route.spec(numbers))
@@ -591,6 +606,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
         sync = drift.Sync.MISSING
     except manifest.UnresolvedPort as exc:
         cluster_error = port_message(exc)
+        unresolved_port = True
     except KubeError as exc:
         cluster_error = _unreachable(request, exc, f"reading {kind} {environment.namespace}/{route.name}")
     else:
@@ -606,13 +622,17 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     certificate = (
         read_certificate(environment, route.tls_secret) if route.uses_certificate and not cluster_error else None
     )
+    paths = list(route.paths.all())
+    backends = read_backends(environment) if unresolved_port or not cluster_error else BackendReads(None, None)
     return render(
         request,
         "routes/route_detail.html",
         {
             "environment": environment,
             "route": route,
-            "paths": list(route.paths.all()),
+            "paths": paths,
+            "backend_rows": path_rows(paths, backends),
+            "backend_health": route_health((p.backend() for p in paths), backends),
             "kind": kind,
             "ingress": ingress,
             "ingress_yaml": manifest.to_yaml(ingress) if ingress else "",
