@@ -32,6 +32,7 @@ from kubegems_routes.routes.adopt import import_route, take_over
 from kubegems_routes.routes.attachment import attachment_refusal
 from kubegems_routes.routes.backends import BackendReads, list_warning, path_rows, read_backends, route_health
 from kubegems_routes.routes.certificates import read_certificate
+from kubegems_routes.routes.dns import check_route
 from kubegems_routes.routes.editing import start_edit
 from kubegems_routes.routes.errors import NotImportable, RouteError, StaleEdit
 from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState, RouteEditor
@@ -623,6 +624,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
         read_certificate(environment, route.tls_secret) if route.uses_certificate and not cluster_error else None
     )
     paths = list(route.paths.all())
+    access = reach(route, ingress)
     backends = read_backends(environment) if unresolved_port or not cluster_error else BackendReads(None, None)
     return render(
         request,
@@ -639,7 +641,8 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),
             "events": events,
             "gateway_status": status,
-            "access": reach(route, ingress),
+            "access": access,
+            "dns": check_route(route, access.address),
             "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
