@@ -51,6 +51,7 @@ from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
 from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
+from kubegems_routes.routes.why import Facts, findings
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
 
@@ -626,6 +627,10 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     paths = list(route.paths.all())
     access = reach(route, ingress)
     backends = read_backends(environment) if unresolved_port or not cluster_error else BackendReads(None, None)
+    health = route_health((p.backend() for p in paths), backends)
+    dns = check_route(route, access.address)
+    tls = tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate)
+    why = findings(Facts(route, kind, sync, status, health, dns, tls, environment.can_write))
     return render(
         request,
         "routes/route_detail.html",
@@ -634,7 +639,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "route": route,
             "paths": paths,
             "backend_rows": path_rows(paths, backends),
-            "backend_health": route_health((p.backend() for p in paths), backends),
+            "backend_health": health,
             "kind": kind,
             "ingress": ingress,
             "ingress_yaml": manifest.to_yaml(ingress) if ingress else "",
@@ -642,11 +647,12 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "events": events,
             "gateway_status": status,
             "access": access,
-            "dns": check_route(route, access.address),
+            "dns": dns,
+            "why": why,
             "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
-            "tls": tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
+            "tls": tls,
             "tls_warning": tls_warning(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
             "certificate": certificate,
             "drift_diff": (
