@@ -51,6 +51,7 @@ from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
 from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
+from kubegems_routes.routes.to_gateway_api import as_gateway_api
 from kubegems_routes.routes.why import Facts, findings
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
@@ -649,6 +650,8 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "access": access,
             "dns": dns,
             "why": why,
+            "gateway_api_elsewhere": kind == "Ingress"
+            and any(g.is_gateway_api for g in Gateway.objects.for_environment(environment)),
             "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
@@ -786,3 +789,32 @@ def route_test(request: AuthenticatedHttpRequest, environment_id: int, name: str
         status = 429
     template = "routes/route_test.html#result" if wants_fragment(request) else "routes/route_test.html"
     return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def route_as_gateway_api(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
+    """An Ingress route shown as the HTTPRoute or GRPCRoute it would be on one of the environment's Gateway API
+    gateways (``?gateway=<id>``), with what becomes of each annotation. Read-only: nothing is written."""
+    environment = get_environment_for_user(request.user, environment_id)
+    route = _get_route_for_user(environment, name)
+    if route.gateway.is_gateway_api:
+        raise Http404("The route is already a Gateway API route")
+    gateways = [g for g in Gateway.objects.for_environment(environment) if g.is_gateway_api]
+    chosen = next((g for g in gateways if str(g.pk) == request.GET.get("gateway")), gateways[0] if gateways else None)
+    context: dict[str, Any] = {
+        "environment": environment,
+        "route": route,
+        "gateways": gateways,
+        "chosen": chosen,
+        "section": "routes",
+    }
+    if chosen is not None:
+        try:
+            numbers = port_numbers(environment, chosen, route.backends())
+            context["shown"] = as_gateway_api(route, chosen, numbers)
+        except manifest.UnresolvedPort as exc:
+            context["problem"] = port_message(exc)
+        except KubeError as exc:
+            context["problem"] = _unreachable(request, exc, f"reading services of {environment.namespace}")
+    return render(request, "routes/route_as_gateway_api.html", context)
