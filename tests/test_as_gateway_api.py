@@ -133,3 +133,32 @@ def test_a_gateway_api_route_has_nothing_to_show(gateway_api, operator_client, e
     create_route(operator_client, environment, gateway=edge, host="shop.edge.example.com", **{"paths-0-port": "http"})
     response = operator_client.get(reverse("routes:as-gateway-api", args=[environment.pk, "shop"]))
     assert response.status_code == 404
+
+
+def test_rewrites_become_url_rewrite_filters_the_api_server_accepts(gateway_api, operator_client, environment, kube):
+    paths = {
+        "paths-TOTAL_FORMS": "2",
+        "paths-1-path": "/api/v1",
+        "paths-1-path_type": "Exact",
+        "paths-1-service": "api",
+        "paths-1-port": "ws",
+        "paths-0-path": "/shop",
+    }
+    rewrites = "serviceName=web rewrite=/;serviceName=api rewrite=/v1"
+    create_route(
+        operator_client,
+        environment,
+        **paths,
+        **{"annotations-0-key": "nginx.org/rewrites", "annotations-0-value": rewrites},
+    )
+    gateway_api_gateway(environment, kube)
+    shown = _shown(operator_client, environment).context["shown"]
+    web, api = shown.manifest["spec"]["rules"]
+    assert web["filters"] == [
+        {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+    ]
+    assert api["filters"] == [
+        {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplaceFullPath", "replaceFullPath": "/v1"}}}
+    ]
+    assert [c.outcome for c in shown.annotations] == ["becomes"]
+    _dry_run(kube, environment.namespace, shown.manifest)

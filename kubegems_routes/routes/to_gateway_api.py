@@ -112,9 +112,16 @@ def _carry(key: str, value: str, kind: str, body: dict[str, Any], backends: tupl
     if key == "nginx.org/rewrites" and http and (rewrites := _rewrites(value)) is not None:
         for service, path in rewrites.items():
             for rule in _rules_for(body, backends, service):
-                rewrite = {"type": "ReplacePrefixMatch", "replacePrefixMatch": path}
+                # NGINX replaces the location's path: a prefix for a prefix match, the whole path for an
+                # exact one (Gateway API allows ReplacePrefixMatch only with a PathPrefix match).
+                exact = rule["matches"][0]["path"]["type"] == "Exact"
+                rewrite = (
+                    {"type": "ReplaceFullPath", "replaceFullPath": path}
+                    if exact
+                    else {"type": "ReplacePrefixMatch", "replacePrefixMatch": path}
+                )
                 rule.setdefault("filters", []).append({"type": "URLRewrite", "urlRewrite": {"path": rewrite}})
-        return Carried(key, value, Outcome.BECOMES, _("a URLRewrite filter (ReplacePrefixMatch) on each rule"))
+        return Carried(key, value, Outcome.BECOMES, _("a URLRewrite filter on the rules of the Services it names"))
     if key == "nginx.org/proxy-set-headers" and (headers := _headers(value)) is not None:
         for rule in body["rules"]:
             modifier = {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": headers}}
