@@ -7,6 +7,7 @@ can also be read from NAME_FILE, which suits Kubernetes Secrets mounted as files
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -59,6 +60,29 @@ def envint(name: str, default: str) -> int:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+def parse_nameservers(items: list[str]) -> list[tuple[str, int]]:
+    """(IP, port) pairs from "IP", "IP:port", "[IPv6]" or "[IPv6]:port"."""
+    found = []
+    for item in items:
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _bracket, rest = item[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            ipaddress.ip_address(host)
+            number = int(port)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"KGR_DNS_NAMESERVERS: {item!r} is not an IP address with an optional port"
+            ) from exc
+        if not 0 < number < 65536:
+            raise ImproperlyConfigured(f"KGR_DNS_NAMESERVERS: {item!r} has no valid port")
+        found.append((host, number))
+    return found
 
 
 DEBUG = envbool("DJANGO_DEBUG", "false")
@@ -264,6 +288,15 @@ DEMO_DATA_PLANE = envbool("KGR_DEMO_DATA_PLANE", "true")
 # How many times a user may press a route's Test button per minute (each sends one request through the
 # route's gateway); past that the button answers 429.
 ROUTE_TESTS_PER_MINUTE = envint("KGR_ROUTE_TESTS_PER_MINUTE", "5")
+
+# A route's page resolves its own host (A, AAAA, CNAME) and compares it with the gateway's address.
+# KGR_DNS_NAMESERVERS: comma-separated IPs, each with an optional port (192.0.2.53:5353, [2001:db8::53]:53);
+# empty, the system's resolver (/etc/resolv.conf). Each lookup takes at most KGR_DNS_TIMEOUT seconds and
+# its answer is kept KGR_DNS_CACHE_SECONDS. KGR_DNS_CHECK=false resolves nothing.
+DNS_CHECK = envbool("KGR_DNS_CHECK", "true")
+DNS_NAMESERVERS = parse_nameservers(envlist("KGR_DNS_NAMESERVERS"))
+DNS_TIMEOUT = envfloat("KGR_DNS_TIMEOUT", "2")
+DNS_CACHE_SECONDS = envfloat("KGR_DNS_CACHE_SECONDS", "30")
 
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Environment
@@ -242,3 +243,49 @@ def deny_ingress_operation(kube, policy: str, operation: str, expression: str, m
         }
     )
     return policy
+
+
+def put_endpoint_slice(
+    kube,
+    namespace: str,
+    service: str,
+    *,
+    ready: int = 0,
+    not_ready: int = 0,
+    ports: tuple[tuple[str, int], ...] = (("http", 80),),
+    name: str = "",
+    subnet: str = "10.1.0",
+) -> None:
+    """An EndpointSlice of ``service`` as the EndpointSlice controller writes it (none runs here): labelled
+    with the Service's name, one endpoint per Pod with its ready condition, the Service's port names with
+    their target ports. Replaces the slice of that name."""
+    name = name or f"{service}-abcde"
+    path = f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"
+    body = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/service-name": service,
+                "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+            },
+        },
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": [f"{subnet}.{i + 1}"],
+                "conditions": {"ready": i < ready, "serving": i < ready, "terminating": False},
+                "targetRef": {"kind": "Pod", "namespace": namespace, "name": f"{service}-{i}"},
+            }
+            for i in range(ready + not_ready)
+        ],
+        "ports": [{"name": port_name, "port": port, "protocol": "TCP"} for port_name, port in ports],
+    }
+    try:
+        current = kube.request("GET", f"{path}/{name}")
+    except NotFound:
+        kube.create(path, body)
+        return
+    body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    kube.request("PUT", f"{path}/{name}", body=body)

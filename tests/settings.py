@@ -22,3 +22,6 @@ AXES_VERBOSE = False  # keep test output readable
 # Watch-fed cluster caches start threads; tests that use them turn them on with
 # the kube_cache fixture, which stops them afterwards.
 KUBE_CACHE = False
+# No test resolves a host through the machine's resolver: those that check DNS turn it on against their
+# own loopback DNS server (tests/dns_server.py).
+DNS_CHECK = False

@@ -27,7 +27,16 @@ from kubegems_routes.kube.errors import AlreadyExists, Forbidden, NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, TenantMember
-from tests.helpers import action_url, gateway_listener, gateway_manifest, ingress, put_gateway, route_data, until
+from tests.helpers import (
+    action_url,
+    gateway_listener,
+    gateway_manifest,
+    ingress,
+    put_endpoint_slice,
+    put_gateway,
+    route_data,
+    until,
+)
 from tests.kube_calls import record_calls
 from tests.kustomize import KustomizeMissing, render
 
@@ -323,6 +332,13 @@ def test_what_the_console_identity_cannot_do(sa_environment, sa_client, kube):
         lambda: sa_client.create(
             "/apis/rbac.authorization.k8s.io/v1/clusterroles", {"metadata": {"name": "escalate"}, "rules": []}
         ),
+        # EndpointSlices: in its environments only, never cluster-wide or elsewhere, and never written.
+        lambda: sa_client.list_endpoint_slices(outside),
+        lambda: sa_client.request("GET", "/apis/discovery.k8s.io/v1/endpointslices"),
+        lambda: sa_client.create(
+            f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+            {"metadata": {"name": "x"}, "addressType": "IPv4", "endpoints": []},
+        ),
     ]
     for attempt in forbidden:
         with pytest.raises(Forbidden):
@@ -533,3 +549,30 @@ def test_a_certificates_readiness_is_read_under_the_shipped_rbac(
     assert not _allowed(sa_client, "list", "certificates", "kube-system", "cert-manager.io")
     with pytest.raises(Forbidden):  # it reads Certificates, never writes them
         sa_client.create(f"/apis/cert-manager.io/v1/namespaces/{ns}/certificates", certificate)
+
+
+def test_backend_health_is_read_under_the_shipped_rbac(sa_user_client, sa_environment, sa_client, kube, settings):
+    """EndpointSlices are listed, and watched by the cache, in the environment's namespace with the
+    console's identity; a backend's ready endpoints show on its route's page either way."""
+    env, ns = sa_environment, sa_environment.namespace
+    _bound(kube, sa_client, ns)
+    gateway = Gateway.objects.get(cluster=env.cluster, tenant=env.project.tenant)
+    sa_client.ensure_ingress_class(gateway.ingress_class)
+    assert _create(sa_user_client, env, "shop").status_code == 302
+    put_endpoint_slice(kube, ns, "web", ready=2, not_ready=1)
+    detail = reverse("routes:detail", args=[env.pk, "shop"])
+
+    def health():
+        return [(h.state, h.ready, h.not_ready) for h in sa_user_client.get(detail).context["backend_health"]]
+
+    until(lambda: health() == [("ready", 2, 1)])
+    settings.KUBE_CACHE = True
+    try:
+        cache = env.cluster.cache()
+        assert cache is not None and cache.wait_synced(20)
+        assert cache.endpoint_slice_informer(ns).wait_synced(20), cache.endpoint_slice_informer(ns).last_error
+        with record_calls() as calls:
+            assert health() == [("ready", 2, 1)]
+        assert not [c for c in calls if "/endpointslices" in c[1]]
+    finally:
+        kube_cache_module.stop_all()

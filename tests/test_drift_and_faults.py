@@ -188,6 +188,9 @@ def test_list_page_asks_the_cluster_for_its_page_only(operator_client, environme
     assert calls == [
         ("GET", f"/apis/networking.k8s.io/v1/namespaces/{environment.namespace}/ingresses"),
         ("GET", f"/apis/networking.k8s.io/v1/namespaces/{environment.namespace}/ingresses"),
+        # The backends' health: the namespace's Services and EndpointSlices, once for the page.
+        ("GET", f"/api/v1/namespaces/{environment.namespace}/services"),
+        ("GET", f"/apis/discovery.k8s.io/v1/namespaces/{environment.namespace}/endpointslices"),
         ("GET", f"/api/v1/namespaces/{environment.namespace}/events"),  # the gateway controller's word
     ]
 

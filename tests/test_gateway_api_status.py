@@ -137,6 +137,9 @@ def test_the_status_costs_no_extra_cluster_call(operator_client, environment, ed
         ("GET", f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses"),  # unmanaged Ingresses
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes"),
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/grpcroutes"),
+        # The backends' health (and the port names): Services and EndpointSlices, once for the page.
+        ("GET", f"/api/v1/namespaces/{namespace}/services"),
+        ("GET", f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"),
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes"),  # unmanaged ones
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/grpcroutes"),
     ]
@@ -145,6 +148,8 @@ def test_the_status_costs_no_extra_cluster_call(operator_client, environment, ed
     assert calls == [
         ("GET", f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/shop"),
         ("GET", f"/api/v1/namespaces/{namespace}/events"),
+        ("GET", f"/api/v1/namespaces/{namespace}/services"),  # the backends' health
+        ("GET", f"/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"),
     ]
 
 
@@ -171,6 +176,7 @@ def test_with_the_cache_the_list_reads_only_its_page_and_finds_unmanaged_routes_
     cache = environment.cluster.cache()
     assert cache is not None and cache.wait_synced(20) and cache.wait_gateway_api_synced(20)
     until(lambda: [r.name for r in cache.gateway_routes_in(namespace) or []].count("legacy") == 1)
+    assert cache.endpoint_slice_informer(namespace).wait_synced(20)
     with record_calls() as calls:
         listing = operator_client.get(reverse("routes:list", args=[environment.pk]))
     assert listing.context["unmanaged"] == [("HTTPRoute", "legacy")]

@@ -1,4 +1,5 @@
-"""Watch-fed, in-process caches of a cluster's Ingresses, Services, Namespaces and Gateway API objects (reads only).
+"""Watch-fed, in-process caches of a cluster's Ingresses, Services, Namespaces, Gateway API objects and
+EndpointSlices (reads only).
 
 Each kind is kept the way client-go's reflector keeps it: list once (in pages
 of 500, so a relist of 20,000 Ingresses never holds them all as JSON), then
@@ -12,7 +13,9 @@ Only the fields the console asks about are kept, as slim frozen records with
 interned strings, indexed for its questions: Ingresses by (ingress class,
 host), by (ingress class, parent domain) for wildcard overlaps, and by
 namespace; Services by namespace; HTTPRoutes and GRPCRoutes by (Gateway, hostname),
-(Gateway, parent domain) and (Gateway, no hostname); Gateways and Namespaces by key.
+(Gateway, parent domain) and (Gateway, no hostname); Gateways and Namespaces by key;
+EndpointSlices, watched per environment namespace (the console may read them
+there only), by their Service (``kubernetes.io/service-name``).
 
 Gateway API is a set of CRDs a cluster may not have: while its group answers
 404 the informers of its kinds stay idle (not synced, listing again every
@@ -50,11 +53,14 @@ from typing import Any, Generic, TypeVar
 from kubegems_routes.kube.client import (
     GATEWAY_API,
     GATEWAY_ROUTE_KINDS,
+    EndpointSlice,
     Exposure,
     KubeClient,
     Manifest,
     Service,
     Watch,
+    endpoint_slices_path,
+    slim_endpoint_slice,
     slim_service,
 )
 from kubegems_routes.kube.errors import KubeError, NotFound
@@ -258,6 +264,10 @@ def _gateway_route_keys(key: Key, record: GatewayRouteRecord) -> Iterable[tuple[
                 yield "parent", (scope, parent_domain(host))
 
 
+def _endpoint_slice_keys(_key: Key, record: EndpointSlice) -> Iterable[tuple[str, Hashable]]:
+    yield "service", record.service
+
+
 def _no_keys(_key: Key, _record: object) -> Iterable[tuple[str, Hashable]]:
     return ()
 
@@ -316,6 +326,15 @@ class Store(Generic[T]):
     def by_index(self, name: str, value: Hashable) -> list[T]:
         with self._lock:
             return [self._items[k] for k in sorted(self._indexes.get((name, value), ()))]
+
+    def by_service(self) -> dict[str, list[T]]:
+        """Records grouped by the "service" index (EndpointSlices by their kubernetes.io/service-name)."""
+        with self._lock:
+            return {
+                str(value): [self._items[k] for k in sorted(keys)]
+                for (name, value), keys in self._indexes.items()
+                if name == "service"
+            }
 
 
 class Informer(Generic[T]):
@@ -543,19 +562,58 @@ class ClusterCache:
         self.gateways: Informer[GatewayRecord] = Informer(
             "gateways", client, GATEWAYS, slim_gateway, _no_keys, **options
         )
+        # EndpointSlices are watched per environment namespace, from the first page that asks about
+        # one: the console may list and watch them in its environments only (deploy/environment).
+        self.endpoint_slices: dict[str, Informer[EndpointSlice]] = {}
+        self._client = client
+        self._options = options
+        self._lock = threading.Lock()
+        self._running = False
         self.started_at = time.monotonic()
 
     def informers(self) -> list[Informer[Any]]:
-        return [self.ingresses, self.services, self.namespaces, *self.gateway_routes.values(), self.gateways]
+        with self._lock:
+            slices = list(self.endpoint_slices.values())
+        return [self.ingresses, self.services, self.namespaces, *self.gateway_routes.values(), self.gateways, *slices]
 
     def start(self) -> ClusterCache:
+        with self._lock:
+            self._running = True
         for informer in self.informers():
             informer.start()
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            self._running = False
         for informer in self.informers():
             informer.stop()
+
+    def endpoint_slice_informer(self, namespace: str) -> Informer[EndpointSlice]:
+        """The watch of one namespace's EndpointSlices, started on first use."""
+        with self._lock:
+            found = self.endpoint_slices.get(namespace)
+            if found is None:
+                found = Informer(
+                    f"endpointslices-{namespace}",
+                    self._client,
+                    endpoint_slices_path(namespace),
+                    slim_endpoint_slice,
+                    _endpoint_slice_keys,
+                    **self._options,
+                )
+                self.endpoint_slices[namespace] = found
+                if self._running:
+                    found.start()
+            return found
+
+    def endpoint_slices_in(self, namespace: str) -> dict[str, list[EndpointSlice]] | None:
+        """The namespace's EndpointSlices by Service name; None while its watch is not synced (the first
+        call starts it)."""
+        informer = self.endpoint_slice_informer(namespace)
+        if not informer.synced:
+            return None
+        return informer.store.by_service()
 
     def wait_synced(self, timeout: float) -> bool:
         """Ingresses and Services synced (what every page reads; Gateway API may not be installed)."""

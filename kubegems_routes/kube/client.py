@@ -127,6 +127,48 @@ def slim_service(obj: Manifest) -> Service:
     return Service(name=obj["metadata"]["name"], ports=ports, exposure=exposure_of(obj))
 
 
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def endpoint_slices_path(namespace: str) -> str:
+    return f"/apis/discovery.k8s.io/v1/namespaces/{_q(namespace)}/endpointslices"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    """What the console needs of an EndpointSlice: its Service, its ports and whether each endpoint is ready.
+
+    ``ports`` holds (name, protocol) pairs: a slice's port name is its Service port's name ("" for the
+    one unnamed port); empty means every port of the Service. ``endpoints`` holds (first address, ready);
+    a ready condition the controller did not set counts as ready, as Kubernetes says it should.
+    """
+
+    namespace: str
+    name: str
+    service: str
+    ports: tuple[tuple[str, str], ...]
+    endpoints: tuple[tuple[str, bool], ...]
+
+
+def slim_endpoint_slice(obj: Manifest) -> EndpointSlice:
+    meta = obj.get("metadata") or {}
+    endpoints = []
+    for endpoint in obj.get("endpoints") or []:
+        addresses = endpoint.get("addresses") or [""]
+        ready = (endpoint.get("conditions") or {}).get("ready")
+        endpoints.append((str(addresses[0]), ready is None or bool(ready)))
+    return EndpointSlice(
+        namespace=sys.intern(str(meta.get("namespace", ""))),
+        name=str(meta.get("name", "")),
+        service=sys.intern(str((meta.get("labels") or {}).get(SERVICE_NAME_LABEL, ""))),
+        ports=tuple(
+            (sys.intern(str(p.get("name") or "")), sys.intern(str(p.get("protocol") or "TCP")))
+            for p in obj.get("ports") or []
+        ),
+        endpoints=tuple(endpoints),
+    )
+
+
 class Watch:
     """An open watch stream: iterate for events ({"type": ..., "object": ...}); close() from any thread."""
 
@@ -289,6 +331,11 @@ class KubeClient:
         if not items:
             raise NotFound(f"services {name!r} not found in namespace {namespace!r}")
         return exposure_of(items[0])
+
+    def list_endpoint_slices(self, namespace: str) -> list[EndpointSlice]:
+        """The namespace's EndpointSlices (one call for a page), from the API server's watch cache."""
+        data = self.request("GET", endpoint_slices_path(namespace), query=CACHED)
+        return [slim_endpoint_slice(item) for item in data.get("items", [])]
 
     def list_tls_secret_names(self, namespace: str) -> list[str]:
         return sorted(secret.name for secret in self.list_tls_secrets(namespace))

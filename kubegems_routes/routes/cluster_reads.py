@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, Service
+from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, EndpointSlice, Service
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.gateway_status import CONTROLLER_COMPONENT, GatewayStatus, statuses_by_name
@@ -23,6 +23,19 @@ def services(environment: Environment) -> list[Service]:
     if found is not None:
         return found
     return environment.cluster.client().list_services(environment.namespace)
+
+
+def endpoint_slices(environment: Environment) -> dict[str, list[EndpointSlice]]:
+    """The namespace's EndpointSlices by Service name: from the cache's watch of the namespace when it is
+    synced (the first ask starts it), else one list for the page."""
+    cache = environment.cluster.cache()
+    found = cache.endpoint_slices_in(environment.namespace) if cache is not None else None
+    if found is not None:
+        return found
+    grouped: dict[str, list[EndpointSlice]] = {}
+    for endpoint_slice in environment.cluster.client().list_endpoint_slices(environment.namespace):
+        grouped.setdefault(endpoint_slice.service, []).append(endpoint_slice)
+    return grouped
 
 
 def page_ingresses(environment: Environment, names: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:

@@ -101,6 +101,8 @@ class Route(models.Model):
     address: object = None
     # What its gateway's controller said (routes.gateway_status.GatewayStatus), set by the list view per page.
     gateway_status: object = None
+    # Its first backend without a ready endpoint, or without its Service or port (routes.backends), per page.
+    backend_warning: str = ""
 
     class Meta:
         ordering = ["name"]

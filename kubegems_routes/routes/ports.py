@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from kubegems_routes.gateways.models import Gateway
-from kubegems_routes.kube.client import Manifest
+from kubegems_routes.kube.client import Manifest, Service
 from kubegems_routes.routes import cluster_reads, manifest
 from kubegems_routes.routes.models import Route
 from kubegems_routes.tenancy.models import Environment
@@ -27,12 +29,12 @@ def needs_port_numbers(gateway: Gateway, backends: tuple[manifest.Backend, ...])
 
 def service_port_numbers(environment: Environment) -> dict[tuple[str, str], int]:
     """(service, port name) -> number for every named port of the environment's Services (one read)."""
-    return {
-        (service.name, port.name): port.port
-        for service in cluster_reads.services(environment)
-        for port in service.ports
-        if port.name
-    }
+    return numbers_of(cluster_reads.services(environment))
+
+
+def numbers_of(services: Iterable[Service]) -> dict[tuple[str, str], int]:
+    """(service, port name) -> number for every named port of these Services."""
+    return {(service.name, port.name): port.port for service in services for port in service.ports if port.name}
 
 
 def route_port_numbers(route: Route) -> dict[tuple[str, str], int]:

@@ -18,4 +18,5 @@ urlpatterns = [
     path("<str:name>/reapply/", views.route_reapply, name="reapply"),
     path("<str:name>/takeover/", views.route_take_over, name="takeover"),
     path("<str:name>/test/", views.route_test, name="test"),
+    path("<str:name>/gateway-api/", views.route_as_gateway_api, name="as-gateway-api"),
 ]

@@ -32,7 +32,9 @@ from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes import cluster_reads, drift, manifest
 from kubegems_routes.routes.adopt import import_route, take_over
 from kubegems_routes.routes.attachment import attachment_refusal
+from kubegems_routes.routes.backends import BackendReads, list_warning, path_rows, read_backends, route_health
 from kubegems_routes.routes.certificates import read_certificate
+from kubegems_routes.routes.dns import check_route
 from kubegems_routes.routes.editing import start_edit
 from kubegems_routes.routes.errors import NotImportable, RouteError, StaleEdit
 from kubegems_routes.routes.forms import (
@@ -47,13 +49,21 @@ from kubegems_routes.routes.forms import (
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import Route
-from kubegems_routes.routes.ports import needs_port_numbers, route_port_numbers, service_port_numbers
+from kubegems_routes.routes.ports import (
+    needs_port_numbers,
+    numbers_of,
+    port_numbers,
+    route_port_numbers,
+    service_port_numbers,
+)
 from kubegems_routes.routes.preview import preview
 from kubegems_routes.routes.probing import TooManyTests, probe_route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
 from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
+from kubegems_routes.routes.to_gateway_api import as_gateway_api
+from kubegems_routes.routes.why import Facts, findings
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
 
@@ -104,11 +114,17 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
             live_routes = None
             message = _unreachable(request, exc, f"listing Gateway API routes of {environment.namespace}")
             cluster_error = cluster_error or f"{message} {_('Showing the routes the console knows.')}"
+    # The namespace's Services and EndpointSlices, once for the page: each route's backends' health.
+    backends = read_backends(environment) if page.object_list and not cluster_error else BackendReads(None, None)
     # Port names resolved once for the page, not once per Gateway API route.
     numbers: dict[tuple[str, str], int] | None = {}
     if any(needs_port_numbers(r.gateway, r.backends()) for r in page.object_list):
         try:
-            numbers = service_port_numbers(environment)
+            numbers = (
+                numbers_of(backends.services.values())
+                if backends.services is not None
+                else service_port_numbers(environment)
+            )
         except KubeError:
             numbers = None
     statuses = _controller_statuses(environment) if on_ingress and not cluster_error else {}
@@ -116,6 +132,7 @@ def route_list(request: AuthenticatedHttpRequest, environment_id: int) -> HttpRe
         needed = numbers if needs_port_numbers(route.gateway, route.backends()) else {}
         route.sync = _list_sync(route, live, live_routes, needed)
         route.gateway_status = _list_gateway_status(route, statuses, live_routes)
+        route.backend_warning = list_warning(route_health(route.backends(), backends))
     addresses: dict[int, Address | None] = {}
     for route in page.object_list:
         if route.gateway_id not in addresses and not cluster_error:
@@ -542,6 +559,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     sync = drift.Sync.UNKNOWN
     kind = route.spec().kind
     numbers: dict[tuple[str, str], int] = {}
+    unresolved_port = False  # the cluster answered; a port name is not the Service's
     try:
         numbers = route_port_numbers(route)
         expected = manifest.build(route.spec(numbers))
@@ -551,6 +569,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
         sync = drift.Sync.MISSING
     except manifest.UnresolvedPort as exc:
         cluster_error = port_message(exc)
+        unresolved_port = True
     except KubeError as exc:
         cluster_error = _unreachable(request, exc, f"reading {kind} {environment.namespace}/{route.name}")
     else:
@@ -566,24 +585,37 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     certificate = (
         read_certificate(environment, route.tls_secret) if route.uses_certificate and not cluster_error else None
     )
+    paths = list(route.paths.all())
+    access = reach(route, ingress)
+    backends = read_backends(environment) if unresolved_port or not cluster_error else BackendReads(None, None)
+    health = route_health((p.backend() for p in paths), backends)
+    dns = check_route(route, access.address)
+    tls = tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate)
+    why = findings(Facts(route, kind, sync, status, health, dns, tls, environment.can_write))
     return render(
         request,
         "routes/route_detail.html",
         {
             "environment": environment,
             "route": route,
-            "paths": list(route.paths.all()),
+            "paths": paths,
+            "backend_rows": path_rows(paths, backends),
+            "backend_health": health,
             "kind": kind,
             "ingress": ingress,
             "ingress_yaml": manifest.to_yaml(ingress) if ingress else "",
             "annotations": (ingress or {}).get("metadata", {}).get("annotations", {}),
             "events": events,
             "gateway_status": status,
-            "access": reach(route, ingress),
+            "access": access,
+            "dns": dns,
+            "why": why,
+            "gateway_api_elsewhere": kind == "Ingress"
+            and any(g.is_gateway_api for g in Gateway.objects.for_environment(environment)),
             "parents": parent_statuses(ingress) if kind != "Ingress" else [],
             "cluster_error": cluster_error,
             "sync": sync,
-            "tls": tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
+            "tls": tls,
             "tls_warning": tls_warning(secrets, route.tls_secret, route.host, certificate=route.uses_certificate),
             "certificate": certificate,
             "drift_diff": (
@@ -717,3 +749,32 @@ def route_test(request: AuthenticatedHttpRequest, environment_id: int, name: str
         status = 429
     template = "routes/route_test.html#result" if wants_fragment(request) else "routes/route_test.html"
     return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def route_as_gateway_api(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
+    """An Ingress route shown as the HTTPRoute or GRPCRoute it would be on one of the environment's Gateway API
+    gateways (``?gateway=<id>``), with what becomes of each annotation. Read-only: nothing is written."""
+    environment = get_environment_for_user(request.user, environment_id)
+    route = _get_route_for_user(environment, name)
+    if route.gateway.is_gateway_api:
+        raise Http404("The route is already a Gateway API route")
+    gateways = [g for g in Gateway.objects.for_environment(environment) if g.is_gateway_api]
+    chosen = next((g for g in gateways if str(g.pk) == request.GET.get("gateway")), gateways[0] if gateways else None)
+    context: dict[str, Any] = {
+        "environment": environment,
+        "route": route,
+        "gateways": gateways,
+        "chosen": chosen,
+        "section": "routes",
+    }
+    if chosen is not None:
+        try:
+            numbers = port_numbers(environment, chosen, route.backends())
+            context["shown"] = as_gateway_api(route, chosen, numbers)
+        except manifest.UnresolvedPort as exc:
+            context["problem"] = port_message(exc)
+        except KubeError as exc:
+            context["problem"] = _unreachable(request, exc, f"reading services of {environment.namespace}")
+    return render(request, "routes/route_as_gateway_api.html", context)
