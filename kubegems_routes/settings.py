@@ -265,6 +265,12 @@ DEMO_DATA_PLANE = envbool("KGR_DEMO_DATA_PLANE", "true")
 # route's gateway); past that the button answers 429.
 ROUTE_TESTS_PER_MINUTE = envint("KGR_ROUTE_TESTS_PER_MINUTE", "5")
 
+# How many versions of each route the console keeps for its History (older ones are dropped; the audit
+# log keeps its entries regardless).
+ROUTE_VERSIONS_KEPT = envint("KGR_ROUTE_VERSIONS_KEPT", "50")
+if ROUTE_VERSIONS_KEPT < 1:
+    raise ImproperlyConfigured(f"KGR_ROUTE_VERSIONS_KEPT must be 1 or more, not {ROUTE_VERSIONS_KEPT}")
+
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
 

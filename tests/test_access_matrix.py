@@ -30,6 +30,9 @@ MATRIX = {
     ("reapply", "POST"): (302, 404, 403, 302),
     ("takeover", "POST"): (302, 404, 403, 302),
     ("import", "POST"): (302, 404, 403, 302),
+    ("history", "GET"): (302, 404, 200, 200),
+    ("revert", "GET"): (302, 404, 403, 200),
+    ("revert", "POST"): (302, 404, 403, 302),
 }
 ROLES = ("anonymous", "outsider", "reader", "operator")
 
@@ -51,6 +54,8 @@ def _url(name, environment):
         "reapply": reverse("routes:reapply", args=[env, "shop"]),
         "takeover": reverse("routes:takeover", args=[env, "shop"]),
         "import": reverse("routes:import", args=[env]),
+        "history": reverse("routes:history", args=[env, "shop"]),
+        "revert": reverse("routes:revert", args=[env, "shop", 1]),
     }[name]
 
 
@@ -63,6 +68,7 @@ OUTCOMES = {
     "reapply": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.REAPPLY).exists(),
     "takeover": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.TAKE_OVER).exists(),
     "import": lambda env: Route.objects.filter(environment=env, name="legacy").exists(),
+    "revert": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.REVERT).exists(),
 }
 
 

@@ -12,7 +12,17 @@ from kubegems_routes.routes import manifest
 from kubegems_routes.routes.claims import HostClaim
 from kubegems_routes.tenancy.models import Environment
 
-__all__ = ["AuditEntry", "HostClaim", "PathType", "Protocol", "Route", "RoutePath", "TlsSource", "route_spec"]
+__all__ = [
+    "AuditEntry",
+    "HostClaim",
+    "PathType",
+    "Protocol",
+    "Route",
+    "RoutePath",
+    "RouteVersion",
+    "TlsSource",
+    "route_spec",
+]
 
 
 class Protocol(models.TextChoices):
@@ -252,6 +262,7 @@ class AuditEntry(models.Model):
         GATEWAY_REAPPLY = "gwreapply", _("re-applied with the gateway's new defaults")
         SWITCH = "switch", _("moved to another kind of object (the old one deleted, the new one created)")
         TEST = "test", _("tested through its gateway")
+        REVERT = "revert", _("reverted to an earlier version")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")
@@ -273,6 +284,38 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.route_name}"
+
+    def manifest_yaml(self) -> str:
+        return manifest.to_yaml(self.manifest) if self.manifest else ""
+
+
+class RouteVersion(models.Model):
+    """One version of a route the console applied: the route's values (what a revert saves again) and the
+    object sent for them. The audit log says who did what to which route for ever; versions are kept per
+    route up to ``settings.ROUTE_VERSIONS_KEPT`` and go with the route."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="versions", verbose_name=_("route"))
+    # 1, 2, ... per route; never reused, so a version keeps its number when older ones are dropped.
+    number = models.PositiveIntegerField(_("version"))
+    action = models.CharField(_("action"), max_length=10, choices=AuditEntry.Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
+    )
+    # The route's values as RouteValues holds them (routes.history: values_of, and back).
+    values = models.JSONField(_("values"), default=dict)
+    manifest = models.JSONField(_("manifest applied"), default=dict, blank=True)
+    # For a revert: the version it restored.
+    reverted_to = models.PositiveIntegerField(_("reverted to"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("route version")
+        verbose_name_plural = _("route versions")
+        constraints = [models.UniqueConstraint(fields=["route", "number"], name="route_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.route_id} v{self.number}"
 
     def manifest_yaml(self) -> str:
         return manifest.to_yaml(self.manifest) if self.manifest else ""
