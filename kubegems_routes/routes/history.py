@@ -29,6 +29,7 @@ def values_of(route: Route) -> dict[str, Any]:
         "tls_secret": route.tls_secret,
         "tls_source": route.tls_source,
         "annotations": dict(route.annotations),
+        "kept": dict(route.kept),
         "backends": [
             {"path": b.path, "path_type": b.path_type, "service": b.service, "port": b.port} for b in route.backends()
         ],

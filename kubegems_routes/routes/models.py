@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,6 +12,7 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.lib.validators import validate_dns_subdomain, validate_host, validate_path, validate_port
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.claims import HostClaim
+from kubegems_routes.routes.kept import kept_fields
 from kubegems_routes.tenancy.models import Environment
 
 __all__ = [
@@ -84,6 +87,8 @@ class Route(models.Model):
     applied_cluster_issuer = models.CharField(
         _("ClusterIssuer last applied"), max_length=253, blank=True, editable=False
     )
+    # What the route keeps of an object made elsewhere, though the form does not show it (routes.kept).
+    kept = models.JSONField(_("kept from the imported object"), default=dict, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -159,6 +164,7 @@ class Route(models.Model):
             annotations=self.annotations,
             gateway_annotations=gateway_annotations,
             cluster_issuer=cluster_issuer,
+            kept=self.kept,
         )
 
     def applied_spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
@@ -179,6 +185,10 @@ class Route(models.Model):
         return drift.sync_state(
             manifest.build(self.spec(port_numbers)), live, manifest.build(self.applied_spec(port_numbers))
         )
+
+    def kept_fields(self) -> list[str]:
+        """The fields of its object the form does not show and every save keeps (routes.kept)."""
+        return kept_fields(self.kept)
 
     def access_urls(self) -> list[str]:
         return manifest.access_urls(self.host, [p.path for p in self.paths.all()], self.uses_tls)
@@ -229,6 +239,7 @@ def route_spec(
     port_numbers: dict[tuple[str, str], int] | None = None,
     gateway_annotations: dict[str, str] | None = None,
     cluster_issuer: str | None = None,
+    kept: dict[str, Any] | None = None,
 ) -> manifest.RouteSpec:
     project = environment.project
     certificate = tls_source == manifest.TLS_FROM_CERT_MANAGER and manifest.needs_tls(protocol)
@@ -246,6 +257,7 @@ def route_spec(
         labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name, name),
         parent=gateway.parent(),
         port_numbers=dict(port_numbers or {}),
+        kept=dict(kept or {}),
     )
 
 

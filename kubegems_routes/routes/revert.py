@@ -8,6 +8,7 @@ with those values would be, and is recorded as a new version of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -34,9 +35,10 @@ def revert_route(route: Route, version: RouteVersion, user: User) -> Route:
         raise NotRevertible(
             _("Version %(n)s cannot be saved as it is now:") % {"n": version.number}, on_fields=problems
         )
-    return save_route(
-        route, editor.values(), user, resource_version=route.resource_version, reverting_to=version.number
-    )
+    values = editor.values()
+    if "kept" in version.values:  # what the form does not show comes back as the version had it
+        values = dataclasses.replace(values, kept=dict(version.values["kept"]))
+    return save_route(route, values, user, resource_version=route.resource_version, reverting_to=version.number)
 
 
 def _bound_editor(route: Route, version: RouteVersion) -> RouteEditor:

@@ -194,6 +194,8 @@ def store(route: Route, values: RouteValues, user: User) -> None:
     route.tls_source = manifest.TLS_FROM_CERT_MANAGER if values.uses_certificate else manifest.TLS_FROM_SECRET
     route.tls_secret = manifest.tls_secret_for(route.name, values.protocol, route.tls_source, values.tls_secret)
     route.annotations = dict(values.annotations)
+    if values.kept is not None:
+        route.kept = dict(values.kept)
     route.updated_by = user
     if route.pk is None:
         route.created_by = user
