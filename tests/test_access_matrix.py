@@ -33,6 +33,7 @@ MATRIX = {
     ("history", "GET"): (302, 404, 200, 200),
     ("revert", "GET"): (302, 404, 403, 200),
     ("revert", "POST"): (302, 404, 403, 302),
+    ("review", "POST"): (302, 404, 403, 200),
 }
 ROLES = ("anonymous", "outsider", "reader", "operator")
 
@@ -56,6 +57,7 @@ def _url(name, environment):
         "import": reverse("routes:import", args=[env]),
         "history": reverse("routes:history", args=[env, "shop"]),
         "revert": reverse("routes:revert", args=[env, "shop", 1]),
+        "review": reverse("routes:edit", args=[env, "shop"]),
     }[name]
 
 
@@ -116,6 +118,7 @@ def test_access_matrix(name, method, role, client, django_user_model, environmen
             "import": {"name": "legacy"},
             "service": route_data(tenant_gateway(environment), row="0"),
             "preview": route_data(tenant_gateway(environment)),
+            "review": route_data(tenant_gateway(environment), _action="review", **{"paths-0-path": "/r"}),
         }.get(name, {})
         response = client.post(url, data)
     expected = MATRIX[(name, method)][ROLES.index(role)]

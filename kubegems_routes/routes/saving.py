@@ -58,7 +58,7 @@ def save_route(
     a switch the user confirmed (``values.switch_to``; see ``routes.switch``). ``reverting_to`` is the
     version (``routes.history``) a revert restores: the save is recorded as a revert to it.
     """
-    values = _checked(route, values, suggested_host)
+    values = checked(route, values, suggested_host)
     previous = None if route.pk is None else _previous_spec(route)
     switch = planned(route.name, previous, values)
     save = _Save(route, values, user, previous, switch, resource_version, reverting_to=reverting_to)
@@ -73,8 +73,8 @@ def save_route(
     return route
 
 
-def _checked(route: Route, values: RouteValues, suggested_host: str) -> RouteValues:
-    """The values with their host chosen, once the checks that need no write pass."""
+def checked(route: Route, values: RouteValues, suggested_host: str) -> RouteValues:
+    """The values with their host chosen, once the checks that need no write pass (a save's, and a review's)."""
     host = values.host or host_for(values.gateway, suggested_host)
     refusal = host_refusal(values.gateway, route.environment.project.tenant_id, host)
     if refusal:
@@ -234,6 +234,21 @@ def _check_host(
     conflicts = route_conflicts(route.environment, spec, route.name, written=written)
     if conflicts:
         raise _host_taken(route, values, conflicts)
+
+
+class _TakenBack(Exception):
+    pass
+
+
+def check_host_and_take_back(route: Route, values: RouteValues, spec: manifest.RouteSpec) -> None:
+    """A save's host checks (the database claim and the cluster's objects), their writes rolled back: for a
+    review, which writes nothing. Raises HostTaken as the save would."""
+    try:
+        with transaction.atomic():
+            _check_host(route, values, spec, replacing=route.pk is not None)
+            raise _TakenBack
+    except _TakenBack:
+        pass
 
 
 def _host_taken(route: Route, values: RouteValues, conflicts: list[HostConflict]) -> HostTaken:
