@@ -10,12 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kubegems_routes.controlplane.objects import ensure_namespace
+from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.history import record_version
 from kubegems_routes.routes.lifecycle import reapply_route
 from kubegems_routes.routes.models import AuditEntry, Route, RouteVersion
 from kubegems_routes.tenancy.models import EnvironmentMember, Tenant, TenantMember
-from tests.helpers import create_route, ingress, route_data, tenant_gateway, until
+from tests.helpers import create_route, gateway_api_gateway, ingress, route_data, tenant_gateway, until
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +234,25 @@ def test_history_queries_do_not_grow_with_the_versions(operator_client, operator
         record_version(route, AuditEntry.Action.REAPPLY, operator, body)
     assert route.versions.count() == 11
     assert queries() == few
+
+
+def test_revert_across_a_change_of_kind_switches_back(operator_client, environment, kube, gateway_api):
+    public = tenant_gateway(environment)
+    route = create_route(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    data = route_data(edge, switch_to="HTTPRoute")
+    assert operator_client.post(reverse("routes:edit", args=[environment.pk, "shop"]), data).status_code == 302
+    assert kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    confirm = operator_client.get(_revert_url(environment, 1)).content.decode()
+    assert "reverting creates Ingress shop, then deletes HTTPRoute shop" in confirm
+    assert operator_client.post(_revert_url(environment, 1)).status_code == 302
+    assert kube.get_ingress(environment.namespace, "shop")["spec"] == _versions(route)[0].manifest["spec"]
+    with pytest.raises(NotFound):
+        kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    route.refresh_from_db()
+    assert route.gateway == public
+    assert [v.action for v in _versions(route)] == [
+        AuditEntry.Action.CREATE,
+        AuditEntry.Action.SWITCH,
+        AuditEntry.Action.REVERT,
+    ]

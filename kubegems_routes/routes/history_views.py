@@ -75,6 +75,12 @@ def route_revert(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "version": version,
             "current": current,
             "diff": version_diff(current, version) if current is not None and current != version else "",
+            # A version of another kind of object: reverting replaces the route's object, as a confirmed switch.
+            "switch": (
+                (current.manifest.get("kind"), version.manifest.get("kind"))
+                if current is not None and current.manifest.get("kind") != version.manifest.get("kind")
+                else None
+            ),
             "problems": problems,
             "stale_diff": stale_diff,
             "section": "routes",
