@@ -256,3 +256,12 @@ def test_revert_across_a_change_of_kind_switches_back(operator_client, environme
         AuditEntry.Action.SWITCH,
         AuditEntry.Action.REVERT,
     ]
+
+
+def test_history_and_revert_pages_escape_what_users_typed(operator_client, environment):
+    payload = "<script>alert(1)</script>"
+    create_route(operator_client, environment, **{"annotations-0-key": "a.example/x", "annotations-0-value": payload})
+    _edit(operator_client, environment)
+    for url in (_history_url(environment), _revert_url(environment, 1)):
+        page = operator_client.get(url).content.decode()
+        assert payload not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
