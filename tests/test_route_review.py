@@ -201,3 +201,17 @@ def test_a_review_is_refused_for_a_host_another_tenant_serves(operator_client, e
     page = _review(operator_client, create_url(environment), route_data(tenant_gateway(environment))).content.decode()
     assert "already served on this gateway for another tenant" in page
     assert not HostClaim.objects.exists()  # the review's claim was taken back
+
+
+def test_a_refusal_with_field_causes_lands_on_the_field_in_the_review(operator_client, environment, kube, gateway_api):
+    """ "/a//b" is refused by Gateway API's CEL rules (422 with the field): the review puts it on the path row."""
+    edge = gateway_api_gateway(environment, kube)
+    data = route_data(edge, host="shop.edge.example.com", **{"paths-0-path": "/a//b"})
+    response = _review(operator_client, create_url(environment), data)
+    assert response.status_code == 200
+    editor = response.context["editor"]
+    assert editor.paths.forms[0].errors.get("path"), editor.errors()
+    assert response.context["review"] is None
+    saved = operator_client.post(create_url(environment), data)
+    assert saved.context["editor"].paths.forms[0].errors.get("path") == editor.paths.forms[0].errors.get("path")
+    assert not Route.objects.exists()
