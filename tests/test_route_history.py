@@ -81,6 +81,9 @@ def test_revert_restores_the_earlier_object_exactly_as_a_new_version(operator_cl
     confirm = operator_client.get(_revert_url(environment, 1))
     assert confirm.status_code == 200
     assert "moved.acme.example.com" in confirm.content.decode()  # the diff from the current version
+    # and what the cluster would store, from a dry run that wrote nothing
+    assert "-  - host: moved.acme.example.com\n+  - host: shop.acme.example.com" in confirm.content.decode()
+    assert kube.get_ingress(environment.namespace, "shop")["spec"]["rules"][0]["host"] == "moved.acme.example.com"
     response = operator_client.post(_revert_url(environment, 1))
     assert response.status_code == 302 and response["Location"] == reverse(
         "routes:detail", args=[environment.pk, "shop"]
@@ -124,6 +127,10 @@ def test_revert_is_refused_when_the_host_now_belongs_to_another_tenant(
     )
     until(lambda: any(i["metadata"]["name"] == "theirs" for i in kube.list_ingresses(other_namespace, cached=True)))
     before = kube.get_ingress(environment.namespace, "shop")
+    # The confirmation says so already (its dry run makes the save's checks), and so does the revert itself.
+    confirm = operator_client.get(_revert_url(environment, 1)).content.decode()
+    assert "already served on this gateway for another tenant" in confirm
+    assert "Review: what the cluster would store" not in confirm
     response = operator_client.post(_revert_url(environment, 1))
     assert response.status_code == 200
     page = response.content.decode()

@@ -15,7 +15,7 @@ from kubegems_routes.lib.htmx import AuthenticatedHttpRequest, wants_fragment
 from kubegems_routes.routes.errors import RouteError, StaleEdit
 from kubegems_routes.routes.history import history, version_diff
 from kubegems_routes.routes.models import Route, RouteVersion
-from kubegems_routes.routes.revert import revert_route
+from kubegems_routes.routes.revert import revert_route, review_revert
 from kubegems_routes.tenancy.access import get_environment_for_user
 from kubegems_routes.tenancy.models import Environment
 
@@ -51,20 +51,24 @@ def route_revert(request: AuthenticatedHttpRequest, environment_id: int, name: s
     version = get_object_or_404(RouteVersion.objects.select_related("user"), route=route, number=number)
     problems: list[str] = []
     stale_diff = ""
-    if request.method == "POST":
-        try:
+    review = None
+    try:
+        if request.method == "POST":
             revert_route(route, version, request.user)
-        except RouteError as exc:
-            problems = _problems(request, exc)
-            if isinstance(exc, StaleEdit):
-                stale_diff = exc.diff
-            route = _get_route_for_user(environment, name)  # the form's binding changed it in memory
-        else:
+        else:  # what the cluster would store, or why the revert would be refused, before it is asked for
+            review = review_revert(route, version)
+    except RouteError as exc:
+        problems = _problems(request, exc)
+        if isinstance(exc, StaleEdit):
+            stale_diff = exc.diff
+    else:
+        if request.method == "POST":
             messages.success(
                 request, _("Route %(name)s reverted to version %(n)s.") % {"name": route.name, "n": version.number}
             )
             url = reverse("routes:detail", args=[environment.pk, route.name])
             return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+    route = _get_route_for_user(environment, name)  # binding the form changed it in memory
     current = route.versions.order_by("-number").first()
     return render(
         request,
@@ -83,6 +87,7 @@ def route_revert(request: AuthenticatedHttpRequest, environment_id: int, name: s
             ),
             "problems": problems,
             "stale_diff": stale_diff,
+            "review": review,
             "section": "routes",
         },
     )

@@ -21,7 +21,9 @@ from kubegems_routes.routes import cluster_reads, manifest
 from kubegems_routes.routes.errors import FieldProblem, NotRevertible
 from kubegems_routes.routes.forms import RouteEditor
 from kubegems_routes.routes.models import Route, RouteVersion
+from kubegems_routes.routes.review import Review, review_route
 from kubegems_routes.routes.saving import save_route
+from kubegems_routes.routes.values import RouteValues
 
 
 def revert_route(route: Route, version: RouteVersion, user: User) -> Route:
@@ -29,6 +31,19 @@ def revert_route(route: Route, version: RouteVersion, user: User) -> Route:
 
     It applies over the object's version the console last wrote: an object changed in the cluster since
     is a conflict (StaleEdit), never overwritten."""
+    values = reverted_values(route, version)
+    return save_route(route, values, user, resource_version=route.resource_version, reverting_to=version.number)
+
+
+def review_revert(route: Route, version: RouteVersion) -> Review:
+    """What reverting would make the cluster store (a dry run, nothing written); a RouteError as the revert's."""
+    return review_route(route, reverted_values(route, version), resource_version=route.resource_version)
+
+
+def reverted_values(route: Route, version: RouteVersion) -> RouteValues:
+    """The version's values as the form takes them now, or NotRevertible with the form's reasons.
+
+    Binding the form puts the values on ``route`` in memory (as an edit's form does); nothing is saved."""
     editor = _bound_editor(route, version)
     if not editor.is_valid():
         problems = [FieldProblem(None, f"{label}: {msg}" if label else msg) for _id, label, msg in editor.errors()]
@@ -38,7 +53,7 @@ def revert_route(route: Route, version: RouteVersion, user: User) -> Route:
     values = editor.values()
     if "kept" in version.values:  # what the form does not show comes back as the version had it
         values = dataclasses.replace(values, kept=dict(version.values["kept"]))
-    return save_route(route, values, user, resource_version=route.resource_version, reverting_to=version.number)
+    return values
 
 
 def _bound_editor(route: Route, version: RouteVersion) -> RouteEditor:
