@@ -80,6 +80,8 @@ def test_a_kubectl_ingress_survives_import_and_an_edit_except_for_the_field_edit
     assert _without_changes_of_the_console(imported) == _without_changes_of_the_console(before)
     assert imported["metadata"]["labels"][manifest.LABEL_MANAGED_BY] == manifest.MANAGED_BY
     assert route.sync_with(imported) == drift.Sync.IN_SYNC  # kept fields are not drift
+    detail = operator_client.get(reverse("routes:detail", args=[environment.pk, "legacy"])).content.decode()
+    assert "Kept from the imported object" in detail and "metadata.labels.tier" in detail
 
     edit_url = reverse("routes:edit", args=[environment.pk, "legacy"])
     form = operator_client.get(edit_url).content.decode()
