@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kubegems_routes.controlplane.objects import ensure_namespace
+from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.history import record_version
@@ -272,3 +273,23 @@ def test_history_and_revert_pages_escape_what_users_typed(operator_client, envir
     for url in (_history_url(environment), _revert_url(environment, 1)):
         page = operator_client.get(url).content.decode()
         assert payload not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_revert_to_a_version_whose_gateway_is_gone_is_refused(operator_client, environment, kube):
+    public = tenant_gateway(environment)
+    route = create_route(operator_client, environment)
+    second = Gateway.objects.create(
+        cluster=environment.cluster,
+        tenant=environment.project.tenant,
+        name="second",
+        ingress_class=f"second-{environment.namespace}",
+        default_domain="*.acme.example.com",
+    )
+    data = route_data(second)
+    assert operator_client.post(reverse("routes:edit", args=[environment.pk, "shop"]), data).status_code == 302
+    public.delete()
+    response = operator_client.post(_revert_url(environment, 1))
+    assert response.status_code == 200
+    assert "The gateway of version 1 is no longer offered here." in response.content.decode()
+    route.refresh_from_db()
+    assert route.gateway == second and len(_versions(route)) == 2
