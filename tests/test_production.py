@@ -112,6 +112,7 @@ BAD_SETTINGS = {
     "database url": ({"DATABASE_URL": "postgress://db/console"}, "DATABASE_URL"),
     "secret file": ({"DJANGO_SECRET_KEY_FILE": "/nonexistent/secret"}, "DJANGO_SECRET_KEY_FILE"),
     "log format": ({"DJANGO_LOG_FORMAT": "xml"}, "DJANGO_LOG_FORMAT"),
+    "versions kept": ({"KGR_ROUTE_VERSIONS_KEPT": "0"}, "KGR_ROUTE_VERSIONS_KEPT"),
 }
 COMMANDS = {
     "gunicorn": [*GUNICORN, "-b", "127.0.0.1:0"],
