@@ -298,6 +298,12 @@ DNS_NAMESERVERS = parse_nameservers(envlist("KGR_DNS_NAMESERVERS"))
 DNS_TIMEOUT = envfloat("KGR_DNS_TIMEOUT", "2")
 DNS_CACHE_SECONDS = envfloat("KGR_DNS_CACHE_SECONDS", "30")
 
+# How many versions of each route the console keeps for its History (older ones are dropped; the audit
+# log keeps its entries regardless).
+ROUTE_VERSIONS_KEPT = envint("KGR_ROUTE_VERSIONS_KEPT", "50")
+if ROUTE_VERSIONS_KEPT < 1:
+    raise ImproperlyConfigured(f"KGR_ROUTE_VERSIONS_KEPT must be 1 or more, not {ROUTE_VERSIONS_KEPT}")
+
 # The domain the per-cluster default gateway hands out random hosts from.
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
 

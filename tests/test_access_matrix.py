@@ -31,6 +31,10 @@ MATRIX = {
     ("reapply", "POST"): (302, 404, 403, 302),
     ("takeover", "POST"): (302, 404, 403, 302),
     ("import", "POST"): (302, 404, 403, 302),
+    ("history", "GET"): (302, 404, 200, 200),
+    ("revert", "GET"): (302, 404, 403, 200),
+    ("revert", "POST"): (302, 404, 403, 302),
+    ("review", "POST"): (302, 404, 403, 200),
 }
 ROLES = ("anonymous", "outsider", "reader", "operator")
 
@@ -53,6 +57,9 @@ def _url(name, environment):
         "reapply": reverse("routes:reapply", args=[env, "shop"]),
         "takeover": reverse("routes:takeover", args=[env, "shop"]),
         "import": reverse("routes:import", args=[env]),
+        "history": reverse("routes:history", args=[env, "shop"]),
+        "revert": reverse("routes:revert", args=[env, "shop", 1]),
+        "review": reverse("routes:edit", args=[env, "shop"]),
     }[name]
 
 
@@ -65,6 +72,7 @@ OUTCOMES = {
     "reapply": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.REAPPLY).exists(),
     "takeover": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.TAKE_OVER).exists(),
     "import": lambda env: Route.objects.filter(environment=env, name="legacy").exists(),
+    "revert": lambda env: AuditEntry.objects.filter(environment=env, action=AuditEntry.Action.REVERT).exists(),
 }
 
 
@@ -112,6 +120,7 @@ def test_access_matrix(name, method, role, client, django_user_model, environmen
             "import": {"name": "legacy"},
             "service": route_data(tenant_gateway(environment), row="0"),
             "preview": route_data(tenant_gateway(environment)),
+            "review": route_data(tenant_gateway(environment), _action="review", **{"paths-0-path": "/r"}),
         }.get(name, {})
         response = client.post(url, data)
     expected = MATRIX[(name, method)][ROLES.index(role)]

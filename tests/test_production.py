@@ -113,6 +113,7 @@ BAD_SETTINGS = {
     "secret file": ({"DJANGO_SECRET_KEY_FILE": "/nonexistent/secret"}, "DJANGO_SECRET_KEY_FILE"),
     "log format": ({"DJANGO_LOG_FORMAT": "xml"}, "DJANGO_LOG_FORMAT"),
     "nameserver": ({"KGR_DNS_NAMESERVERS": "10.0.0.10,dns.example.com"}, "KGR_DNS_NAMESERVERS"),
+    "versions kept": ({"KGR_ROUTE_VERSIONS_KEPT": "0"}, "KGR_ROUTE_VERSIONS_KEPT"),
 }
 COMMANDS = {
     "gunicorn": [*GUNICORN, "-b", "127.0.0.1:0"],

@@ -443,6 +443,16 @@ class KubeClient:
             return self.replace_ingress(namespace, name, manifest)
         return self.replace_gateway_route(kind, namespace, name, manifest)
 
+    def dry_run_route_object(self, kind: str, namespace: str, manifest: Manifest, *, replace: bool) -> Manifest:
+        """The object the API server would store after admission (``dryRun=All``; nothing is written): a create,
+        or with ``replace`` a PUT of the object the manifest names (Conflict if its resourceVersion is stale)."""
+        name = str(manifest["metadata"]["name"]) if replace else ""
+        if kind == "Ingress":
+            path = _ingress_path(namespace, name) if replace else _ingress_path(namespace, "").rstrip("/")
+        else:
+            path = _gateway_route_path(kind, namespace, name)
+        return self.request("PUT" if replace else "POST", path, query={"dryRun": "All"}, body=manifest)
+
     def delete_route_object(self, kind: str, namespace: str, name: str, *, resource_version: str = "") -> None:
         """Already gone is fine; ``resource_version``: delete only that version (Conflict if it changed since)."""
         if kind == "Ingress":

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from kubegems_routes.gateways.admin import GatewayAdmin
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.routes.lifecycle import reapplying_gateway, routes_of_gateway
-from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
+from kubegems_routes.routes.models import AuditEntry, Route, RoutePath, RouteVersion
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -56,6 +56,15 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["action", "environment__project__tenant"]
     search_fields = ["route_name", "user__username"]
     list_select_related = ["user", "environment__project__tenant"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(RouteVersion)
+class RouteVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["route", "number", "action", "user", "created_at"]
+    list_filter = ["action", "route__environment__project__tenant"]
+    search_fields = ["route__name", "user__username"]
+    list_select_related = ["route", "user"]
     date_hierarchy = "created_at"
 
 

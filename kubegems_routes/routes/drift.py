@@ -53,11 +53,11 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def diff(ours: dict[str, Any], theirs: dict[str, Any], ours_label: str, theirs_label: str) -> str:
-    """A unified diff of the managed parts, as YAML, for people to read."""
+def diff(ours: dict[str, Any] | None, theirs: dict[str, Any], ours_label: str, theirs_label: str) -> str:
+    """A unified diff of the managed parts, as YAML, for people to read; ``ours`` None: no object (all added)."""
     return "".join(
         difflib.unified_diff(
-            manifest.to_yaml(_sorted(managed_view(ours))).splitlines(keepends=True),
+            [] if ours is None else manifest.to_yaml(_sorted(managed_view(ours))).splitlines(keepends=True),
             manifest.to_yaml(_sorted(managed_view(theirs))).splitlines(keepends=True),
             fromfile=ours_label,
             tofile=theirs_label,

@@ -123,3 +123,9 @@ class SwitchFailed(ClusterUnavailable):
 @dataclass
 class NotImportable(RouteError):
     """The Ingress uses something a route cannot express; the message says what."""
+
+
+@dataclass
+class NotRevertible(_OnFields):
+    """A version's values can no longer be saved (its gateway is gone, or the form's checks refuse them
+    now); ``on_fields`` are the form's reasons, each in words."""

@@ -491,6 +491,7 @@ class RouteEditor:
             tls_source=self.tls_source(),
             backends=tuple(_backend(row) for row in self._rows_as_typed(self.paths, PATH_FIELDS)),
             annotations=annotations,
+            kept=self.instance.kept,
         )
 
     # -- validation --------------------------------------------------------------

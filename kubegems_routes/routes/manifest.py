@@ -115,6 +115,9 @@ class RouteSpec:
     # Set when a TLS route asks cert-manager for its certificate (ingress-class gateways only):
     # the Ingress names this ClusterIssuer, and tls_secret is the Secret cert-manager writes.
     cluster_issuer: str = ""
+    # What the route keeps of an object made elsewhere (routes.kept): labels, annotations and metadata the
+    # form does not manage, carried by every object built for it. The route's own labels and annotations win.
+    kept: dict[str, Any] = field(default_factory=dict)
 
     @property
     def host_scope(self) -> str:
@@ -183,11 +186,14 @@ def build(spec: RouteSpec) -> dict[str, Any]:
 
 def _metadata(spec: RouteSpec) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": spec.name, "namespace": spec.namespace}
-    if spec.labels:
-        metadata["labels"] = dict(spec.labels)
-    annotations = effective_annotations(spec)
+    kept = spec.kept
+    labels = {**(kept.get("labels") or {}), **spec.labels}
+    if labels:
+        metadata["labels"] = labels
+    annotations = {**(kept.get("annotations") or {}), **effective_annotations(spec)}
     if annotations:
         metadata["annotations"] = annotations
+    metadata.update(kept.get("metadata") or {})
     return metadata
 
 

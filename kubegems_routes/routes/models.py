@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -10,9 +12,20 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.lib.validators import validate_dns_subdomain, validate_host, validate_path, validate_port
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.claims import HostClaim
+from kubegems_routes.routes.kept import kept_fields
 from kubegems_routes.tenancy.models import Environment
 
-__all__ = ["AuditEntry", "HostClaim", "PathType", "Protocol", "Route", "RoutePath", "TlsSource", "route_spec"]
+__all__ = [
+    "AuditEntry",
+    "HostClaim",
+    "PathType",
+    "Protocol",
+    "Route",
+    "RoutePath",
+    "RouteVersion",
+    "TlsSource",
+    "route_spec",
+]
 
 
 class Protocol(models.TextChoices):
@@ -74,6 +87,8 @@ class Route(models.Model):
     applied_cluster_issuer = models.CharField(
         _("ClusterIssuer last applied"), max_length=253, blank=True, editable=False
     )
+    # What the route keeps of an object made elsewhere, though the form does not show it (routes.kept).
+    kept = models.JSONField(_("kept from the imported object"), default=dict, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -151,6 +166,7 @@ class Route(models.Model):
             annotations=self.annotations,
             gateway_annotations=gateway_annotations,
             cluster_issuer=cluster_issuer,
+            kept=self.kept,
         )
 
     def applied_spec(self, port_numbers: dict[tuple[str, str], int] | None = None) -> manifest.RouteSpec:
@@ -171,6 +187,10 @@ class Route(models.Model):
         return drift.sync_state(
             manifest.build(self.spec(port_numbers)), live, manifest.build(self.applied_spec(port_numbers))
         )
+
+    def kept_fields(self) -> list[str]:
+        """The fields of its object the form does not show and every save keeps (routes.kept)."""
+        return kept_fields(self.kept)
 
     def access_urls(self) -> list[str]:
         return manifest.access_urls(self.host, [p.path for p in self.paths.all()], self.uses_tls)
@@ -221,6 +241,7 @@ def route_spec(
     port_numbers: dict[tuple[str, str], int] | None = None,
     gateway_annotations: dict[str, str] | None = None,
     cluster_issuer: str | None = None,
+    kept: dict[str, Any] | None = None,
 ) -> manifest.RouteSpec:
     project = environment.project
     certificate = tls_source == manifest.TLS_FROM_CERT_MANAGER and manifest.needs_tls(protocol)
@@ -238,6 +259,7 @@ def route_spec(
         labels=manifest.route_labels(project.tenant.name, project.name, environment.name, gateway.name, name),
         parent=gateway.parent(),
         port_numbers=dict(port_numbers or {}),
+        kept=dict(kept or {}),
     )
 
 
@@ -254,6 +276,7 @@ class AuditEntry(models.Model):
         GATEWAY_REAPPLY = "gwreapply", _("re-applied with the gateway's new defaults")
         SWITCH = "switch", _("moved to another kind of object (the old one deleted, the new one created)")
         TEST = "test", _("tested through its gateway")
+        REVERT = "revert", _("reverted to an earlier version")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")
@@ -275,6 +298,38 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_action_display()} {self.route_name}"
+
+    def manifest_yaml(self) -> str:
+        return manifest.to_yaml(self.manifest) if self.manifest else ""
+
+
+class RouteVersion(models.Model):
+    """One version of a route the console applied: the route's values (what a revert saves again) and the
+    object sent for them. The audit log says who did what to which route for ever; versions are kept per
+    route up to ``settings.ROUTE_VERSIONS_KEPT`` and go with the route."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="versions", verbose_name=_("route"))
+    # 1, 2, ... per route; never reused, so a version keeps its number when older ones are dropped.
+    number = models.PositiveIntegerField(_("version"))
+    action = models.CharField(_("action"), max_length=10, choices=AuditEntry.Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
+    )
+    # The route's values as RouteValues holds them (routes.history: values_of, and back).
+    values = models.JSONField(_("values"), default=dict)
+    manifest = models.JSONField(_("manifest applied"), default=dict, blank=True)
+    # For a revert: the version it restored.
+    reverted_to = models.PositiveIntegerField(_("reverted to"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("route version")
+        verbose_name_plural = _("route versions")
+        constraints = [models.UniqueConstraint(fields=["route", "number"], name="route_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.route_id} v{self.number}"
 
     def manifest_yaml(self) -> str:
         return manifest.to_yaml(self.manifest) if self.manifest else ""

@@ -12,6 +12,7 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Manifest
 from kubegems_routes.routes import drift, manifest
 from kubegems_routes.routes.errors import NotImportable
+from kubegems_routes.routes.kept import kept_from
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.values import RouteValues
 from kubegems_routes.tenancy.models import Environment
@@ -33,11 +34,17 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
     rules = spec.get("rules") or []
     if len(rules) != 1 or spec.get("defaultBackend"):
         raise NotImportable(_("A route has exactly one rule and no default backend."))
+    _refuse_unknown(spec, {"ingressClassName", "rules", "tls"}, "spec")
+    _refuse_unknown(rules[0], {"host", "http"}, "spec.rules[0]")
+    _refuse_unknown(rules[0].get("http") or {}, {"paths"}, "spec.rules[0].http")
     backends = []
-    for path in (rules[0].get("http") or {}).get("paths") or []:
+    for i, path in enumerate((rules[0].get("http") or {}).get("paths") or []):
+        where = f"spec.rules[0].http.paths[{i}]"
+        _refuse_unknown(path, {"path", "pathType", "backend"}, where)
         service = (path.get("backend") or {}).get("service")
         if not service:
             raise NotImportable(_("Only Service backends can be imported."))
+        _refuse_unknown(service, {"name", "port"}, f"{where}.backend.service")
         port = service.get("port") or {}
         backends.append(
             manifest.Backend(
@@ -50,6 +57,7 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
     if not backends:
         raise NotImportable(_("The Ingress has no paths."))
     tls = spec.get("tls") or []
+    _refuse_tls(tls, str(rules[0].get("host", "")))
     annotations = drift.managed_view(ingress)["annotations"]
     if manifest.WEBSOCKET_SERVICES in annotations:
         protocol = manifest.WSS if tls else manifest.WS
@@ -80,7 +88,22 @@ def values_from_ingress(ingress: Manifest, environment: Environment) -> RouteVal
         backends=tuple(backends),
         annotations={k: v for k, v in annotations.items() if base.get(k) != v},
         tls_source=manifest.TLS_FROM_CERT_MANAGER if certificate else manifest.TLS_FROM_SECRET,
+        kept=kept_from(ingress),
     )
+
+
+def _refuse_tls(tls: list[Manifest], host: str) -> None:
+    """A route has one certificate, for its own host (an empty host list means the rule's host)."""
+    if len(tls) > 1:
+        raise NotImportable(_("A route has one TLS certificate; this Ingress has %(n)s.") % {"n": len(tls)})
+    if tls:
+        _refuse_unknown(tls[0], {"hosts", "secretName"}, "spec.tls[0]")
+        others = [h for h in tls[0].get("hosts") or [] if h != host]
+        if others:
+            raise NotImportable(
+                _("Its certificate is also for %(hosts)s; a route's is for its own host only.")
+                % {"hosts": ", ".join(others)}
+            )
 
 
 def values_from_gateway_route(obj: Manifest, environment: Environment, *, current: Route | None = None) -> RouteValues:
@@ -117,6 +140,7 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
         tls_secret="",
         backends=tuple(backends),
         annotations={k: v for k, v in annotations.items() if base.get(k) != v},
+        kept=kept_from(obj),
     )
 
 

@@ -28,6 +28,7 @@ from kubegems_routes.routes.errors import (
     NotAdmitted,
     RouteError,
 )
+from kubegems_routes.routes.history import record_version
 from kubegems_routes.routes.host_choice import host_for
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath
 from kubegems_routes.routes.ownership import HostConflict, route_conflicts
@@ -42,17 +43,25 @@ logger = logging.getLogger(__name__)
 
 
 def save_route(
-    route: Route, values: RouteValues, user: User, *, suggested_host: str = "", resource_version: str = ""
+    route: Route,
+    values: RouteValues,
+    user: User,
+    *,
+    suggested_host: str = "",
+    resource_version: str = "",
+    reverting_to: int | None = None,
 ) -> Route:
     """Create (``route.pk`` unset) or update the route and its object, or raise a RouteError and change nothing.
 
     An update carries ``resource_version``, the object's version the edit started from: if anyone changed
     it since, the API server refuses (StaleEdit). An update that changes the kind of the route's object is
-    a switch the user confirmed (``values.switch_to``; see ``routes.switch``).
+    a switch the user confirmed (``values.switch_to``; see ``routes.switch``). ``reverting_to`` is the
+    version (``routes.history``) a revert restores: the save is recorded as a revert to it.
     """
-    values = _checked(route, values, suggested_host)
+    values = checked(route, values, suggested_host)
     previous = None if route.pk is None else _previous_spec(route)
-    save = _Save(route, values, user, previous, planned(route.name, previous, values), resource_version)
+    switch = planned(route.name, previous, values)
+    save = _Save(route, values, user, previous, switch, resource_version, reverting_to=reverting_to)
     try:
         with taken_back(save.client, route.name, save.switch), transaction.atomic():
             save.run()
@@ -64,8 +73,8 @@ def save_route(
     return route
 
 
-def _checked(route: Route, values: RouteValues, suggested_host: str) -> RouteValues:
-    """The values with their host chosen, once the checks that need no write pass."""
+def checked(route: Route, values: RouteValues, suggested_host: str) -> RouteValues:
+    """The values with their host chosen, once the checks that need no write pass (a save's, and a review's)."""
     host = values.host or host_for(values.gateway, suggested_host)
     refusal = host_refusal(values.gateway, route.environment.project.tenant_id, host)
     if refusal:
@@ -91,6 +100,7 @@ class _Save:
     creating: bool = dataclasses.field(init=False)
     body: Manifest = dataclasses.field(default_factory=dict)
     applied: bool = False  # the cluster holds the new object
+    reverting_to: int | None = None  # the version a revert restores
 
     def __post_init__(self) -> None:
         self.creating = self.route.pk is None
@@ -111,7 +121,7 @@ class _Save:
             self._check_host_again(spec, str(applied.get("metadata", {}).get("resourceVersion", "")))
         if self.switch is not None:
             delete_replaced(self.client, route.name, self.switch, self._edit_version)
-        record(route, applied, self._action, self.user, self.body)
+        record(route, applied, self._action, self.user, self.body, reverted_to=self.reverting_to)
 
     def _write(self, spec: manifest.RouteSpec) -> Manifest:
         if self.creating or self.switch is not None:
@@ -150,6 +160,8 @@ class _Save:
 
     @property
     def _action(self) -> str:
+        if self.reverting_to is not None:
+            return AuditEntry.Action.REVERT
         if self.switch is not None:
             return AuditEntry.Action.SWITCH
         return AuditEntry.Action.CREATE if self.creating else AuditEntry.Action.UPDATE
@@ -182,6 +194,8 @@ def store(route: Route, values: RouteValues, user: User) -> None:
     route.tls_source = manifest.TLS_FROM_CERT_MANAGER if values.uses_certificate else manifest.TLS_FROM_SECRET
     route.tls_secret = manifest.tls_secret_for(route.name, values.protocol, route.tls_source, values.tls_secret)
     route.annotations = dict(values.annotations)
+    if values.kept is not None:
+        route.kept = dict(values.kept)
     route.updated_by = user
     if route.pk is None:
         route.created_by = user
@@ -222,6 +236,21 @@ def _check_host(
         raise _host_taken(route, values, conflicts)
 
 
+class _TakenBack(Exception):
+    pass
+
+
+def check_host_and_take_back(route: Route, values: RouteValues, spec: manifest.RouteSpec) -> None:
+    """A save's host checks (the database claim and the cluster's objects), their writes rolled back: for a
+    review, which writes nothing. Raises HostTaken as the save would."""
+    try:
+        with transaction.atomic():
+            _check_host(route, values, spec, replacing=route.pk is not None)
+            raise _TakenBack
+    except _TakenBack:
+        pass
+
+
 def _host_taken(route: Route, values: RouteValues, conflicts: list[HostConflict]) -> HostTaken:
     """Each path the same tenant serves already on its row; another tenant's host on the host field, naming
     the host asked for, never theirs nor where it lives."""
@@ -252,8 +281,11 @@ def _put_back(client: KubeClient, name: str, previous: manifest.RouteSpec, writt
         logger.warning("putting back %s %s/%s failed: %s", previous.kind, previous.namespace, name, exc)
 
 
-def record(route: Route, applied: Manifest, action: str, user: User | None, body: Manifest) -> None:
-    """What the cluster now holds for the route (its version, the gateway defaults it got) and the audit entry."""
+def record(
+    route: Route, applied: Manifest, action: str, user: User | None, body: Manifest, *, reverted_to: int | None = None
+) -> None:
+    """What the cluster now holds for the route (its version, the gateway defaults it got), the audit entry,
+    and the route's new version for its History."""
     route.resource_version = applied.get("metadata", {}).get("resourceVersion", "")
     route.applied_gateway_annotations = route.gateway.annotation_dict()
     route.applied_cluster_issuer = route.gateway.cluster_issuer if route.uses_certificate else ""
@@ -265,6 +297,7 @@ def record(route: Route, applied: Manifest, action: str, user: User | None, body
     AuditEntry.objects.create(
         environment=route.environment, route_name=route.name, action=action, user=user, manifest=body
     )
+    record_version(route, action, user, body, reverted_to=reverted_to)
 
 
 def _stale_diff(client: KubeClient, namespace: str, name: str, body: Manifest) -> str:

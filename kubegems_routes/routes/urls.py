@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kubegems_routes.routes import views
+from kubegems_routes.routes import history_views, views
 
 app_name = "routes"
 # Console pages live under "-/": no route name (a DNS name) can start with "-".
@@ -19,4 +19,6 @@ urlpatterns = [
     path("<str:name>/takeover/", views.route_take_over, name="takeover"),
     path("<str:name>/test/", views.route_test, name="test"),
     path("<str:name>/gateway-api/", views.route_as_gateway_api, name="as-gateway-api"),
+    path("<str:name>/history/", history_views.route_history, name="history"),
+    path("<str:name>/history/<int:number>/revert/", history_views.route_revert, name="revert"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.routes import manifest
@@ -23,6 +24,9 @@ class RouteValues:
     # The kind of object (HTTPRoute, ...) the user confirmed the route's object may be replaced by, when an
     # edit changes it: without it, an edit that turns an Ingress into an HTTPRoute is refused (KindSwitch).
     switch_to: str = ""
+    # What the route keeps of the cluster's object (routes.kept), read back by an import or take-over;
+    # None (the form): the route keeps what it kept.
+    kept: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:

@@ -60,6 +60,7 @@ from kubegems_routes.routes.preview import preview
 from kubegems_routes.routes.probing import TooManyTests, probe_route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
+from kubegems_routes.routes.review import review_route
 from kubegems_routes.routes.saving import save_route
 from kubegems_routes.routes.tls import secrets_of, tls_state, tls_warning
 from kubegems_routes.routes.to_gateway_api import as_gateway_api
@@ -303,6 +304,8 @@ def _attachment_warning(environment: Environment, editor: RouteEditor) -> str:
 
 
 def _form_page(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("_action") == "review":
+        return _review(request, page)
     if request.method == "POST":
         return _save(request, page)
     services, services_error = _services(page.environment)
@@ -357,6 +360,33 @@ def _save(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
         request.POST.get("suggested_host", ""),
         services_error=services_error,
         conflict_diff=conflict_diff,
+    )
+    template = f"{FORM_TEMPLATE}#form-body" if wants_fragment(request) else FORM_TEMPLATE
+    return render(request, template, context)
+
+
+def _review(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
+    """Review changes: the form again, with what the API server would store (a dry run; nothing written) or
+    why it would refuse, on the fields as a save puts it."""
+    services, services_error = _services(page.environment)
+    editor = page.editor(data=request.POST, services=services)
+    conflict_diff, review = "", None
+    if editor.is_valid():
+        try:
+            review = review_route(
+                page.route,
+                editor.values(),
+                suggested_host=request.POST.get("suggested_host", ""),
+                resource_version=editor.form.cleaned_data.get("resource_version", ""),
+            )
+        except RouteError as exc:
+            conflict_diff = _put_on_form(request, editor, exc)
+    context = page.context(
+        editor,
+        request.POST.get("suggested_host", ""),
+        services_error=services_error,
+        conflict_diff=conflict_diff,
+        review=review,
     )
     template = f"{FORM_TEMPLATE}#form-body" if wants_fragment(request) else FORM_TEMPLATE
     return render(request, template, context)
