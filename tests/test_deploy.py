@@ -133,7 +133,7 @@ def test_the_deployment_runs_unprivileged_with_probes_and_its_image_from_kustomi
     assert pod["serviceAccountName"] == SERVICE_ACCOUNT
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] != 0
     for container in pod["initContainers"] + pod["containers"]:
-        assert container["image"] == "registry.example.com/platform/kubegems-routes:0.1.0"
+        assert container["image"] == "localhost/kubegems-routes:0.1.0"  # what `make image` tags
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         assert container["securityContext"]["allowPrivilegeEscalation"] is False
         assert container["resources"]["requests"]
