@@ -81,10 +81,11 @@ setup: system-packages $(STAMP) messages controlplane dataplane
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
-# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start.
-test: setup check
+# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start. The image
+# tests (marker `image`) run in the first half only: they start their own PostgreSQL for the containers.
+test: setup image-packages check
 	$(PY) -m pytest
-	KGR_TEST_DATABASE=postgres $(PY) -m pytest
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest -m "not image"
 
 # Static checks, quick: lint, format, imports that run downward, types, Django's system checks,
 # no missing migration.
