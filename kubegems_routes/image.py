@@ -56,6 +56,8 @@ BASE_RECIPE = [
 # The repository's files the Containerfile copies (tracked files only).
 CONTEXT = ["Containerfile", "requirements.txt", "manage.py", "gunicorn.conf.py", "kubegems_routes", "templates"]
 CONTEXT += ["static", "locale"]
+# How many images of REPOSITORY (content hashes) to keep; older ones are removed after a build.
+KEEP = 3
 TOOLS = {"podman": "podman", "buildah": "buildah", "mmdebstrap": "mmdebstrap", "newuidmap": "uidmap", "runc": "runc"}
 INSTALL = "apt-get install buildah podman mmdebstrap uidmap runc (`make image` does it as root)"
 
@@ -184,7 +186,23 @@ def ensure_image() -> Image:
             _build(name, files, wheels)
             built = True
     _run(["podman", "tag", name, IMAGE_NAME])
+    if built:
+        _prune(keep=KEEP)
     return Image(name=name, built=built)
+
+
+def _prune(keep: int) -> None:
+    """Remove all but the `keep` newest images of REPOSITORY (each code change makes one of ~300 MB).
+
+    More than one stays: another worktree's test run may be about to start the one it built."""
+    listed = _run(["podman", "images", "--filter", f"reference={REPOSITORY}", "--format", "{{.ID}} {{.Tag}}"])
+    ids: list[str] = []
+    for line in listed.splitlines():  # newest first
+        image_id, _tag = line.split()
+        if image_id not in ids:
+            ids.append(image_id)
+    for image_id in ids[keep:]:
+        subprocess.run(["podman", "rmi", "--force", image_id], capture_output=True)
 
 
 def _build(name: str, files: list[str], wheels: Path) -> None:
@@ -201,6 +219,8 @@ def _build(name: str, files: list[str], wheels: Path) -> None:
             "podman",
             "build",
             "--isolation=chroot",
+            # No intermediate images left behind: a rebuild reuses the base and the wheelhouse, not layers.
+            "--layers=false",
             f"--timestamp={epoch}",
             f"--build-arg=BASE={BASE_IMAGE}",
             f"--build-arg=SOURCE_DATE_EPOCH={epoch}",
@@ -218,7 +238,7 @@ def _build(name: str, files: list[str], wheels: Path) -> None:
 
 def describe(name: str) -> str:
     size = int(_run(["podman", "image", "inspect", "--format", "{{.Size}}", name]).strip())
-    history = _run(["podman", "history", "--human", "--format", "{{.Size}}\t{{.CreatedBy}}", name])
+    history = _run(["podman", "history", "--human", "--no-trunc", "--format", "{{.Size}}\t{{.CreatedBy}}", name])
     layers = "\n".join(f"  {line[:150]}" for line in history.splitlines() if line.strip())
     return f"{name}: {size / 1e6:.0f} MB uncompressed\nlayers (newest first):\n{layers}"
 
