@@ -221,7 +221,6 @@ def _build(name: str, files: list[str], wheels: Path) -> None:
             "--isolation=chroot",
             f"--timestamp={epoch}",
             f"--build-arg=BASE={BASE_IMAGE}",
-            f"--build-arg=SOURCE_DATE_EPOCH={epoch}",
             f"--build-arg=SOURCE={SOURCE}",
             f"--build-arg=VERSION={version()}",
             f"--build-arg=REVISION={revision}",
