@@ -82,8 +82,12 @@ def missing_tools() -> list[str]:
     return sorted({package for tool, package in TOOLS.items() if shutil.which(tool) is None})
 
 
-def _run(args: list[str], **kwargs: object) -> str:
-    proc = subprocess.run(args, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+def _run(args: list[str], timeout: float = 120, **kwargs: object) -> str:
+    """Run a step of the build, bounded: a build that hangs fails with what it was doing."""
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload]
+    except subprocess.TimeoutExpired as exc:
+        raise BuildError(f"`{' '.join(args[:3])} ...` did not finish within {timeout:.0f} s") from exc
     if proc.returncode != 0:
         raise BuildError(f"`{' '.join(args)}` failed ({proc.returncode}):\n{(proc.stdout + proc.stderr)[-4000:]}")
     return str(proc.stdout)
@@ -123,7 +127,7 @@ def ensure_base() -> str:
         tarball = image_dir() / "debian-base.tar"
         # A fixed date: the same packages give the same files.
         env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-        _run(["mmdebstrap", "--quiet", *BASE_RECIPE, str(tarball)], env=env)
+        _run(["mmdebstrap", "--quiet", *BASE_RECIPE, str(tarball)], timeout=900, env=env)
         try:
             _run(["podman", "import", str(tarball), BASE_IMAGE])
         finally:
@@ -150,7 +154,7 @@ def ensure_wheels() -> Path:
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--only-binary=:all:", "--disable-pip-version-check"]
-        _run([*pip, "-r", str(ROOT / "requirements.txt"), "-w", str(partial)])
+        _run([*pip, "-r", str(ROOT / "requirements.txt"), "-w", str(partial)], timeout=600)
         partial.rename(folder)
     return folder
 
@@ -174,6 +178,8 @@ def content_hash(files: list[str], wheels: Path, base_id: str) -> str:
 
 def ensure_image() -> Image:
     """Build the image unless the one for this content exists; tag it IMAGE_NAME either way."""
+    if os.geteuid() != 0:
+        raise BuildError("the image is built as root here (podman's storage, mmdebstrap); run `sudo make image`")
     if missing := missing_tools():
         raise BuildError(f"missing Debian packages for the image: {' '.join(missing)}. Install: {INSTALL}")
     base_id = ensure_base()
@@ -229,7 +235,7 @@ def _build(name: str, files: list[str], wheels: Path) -> None:
             f"--tag={name}",
             str(context),
         ]
-        _run(args, env={**os.environ, "SOURCE_DATE_EPOCH": str(epoch)})
+        _run(args, timeout=900, env={**os.environ, "SOURCE_DATE_EPOCH": str(epoch)})
     # The build stage's intermediate images hold about 500 MB (the final stage's share the image's layers).
     prune = ["podman", "image", "prune", "--force", "--filter", "label=io.kubegems-routes.stage=build"]
     subprocess.run(prune, capture_output=True)
