@@ -474,6 +474,15 @@ def test_an_action_outside_the_shipped_rbac_says_so_without_a_server_error(deplo
     assert _count_routes(deployed, "nope.acme.example.com") == 0
 
 
+def _drain(listener: socket.socket) -> None:
+    listener.settimeout(0.2)
+    while True:
+        try:
+            listener.accept()[0].close()
+        except TimeoutError:
+            return
+
+
 def test_sigterm_lets_a_slow_request_finish_and_the_pod_exits_0_within_its_grace_period(deployed, manifests):
     """What a rollout does to an old pod: kubelet runs the preStop pause, then sends SIGTERM to gunicorn."""
     pods = deployed.pods
@@ -499,13 +508,19 @@ def test_sigterm_lets_a_slow_request_finish_and_the_pod_exits_0_within_its_grace
     try:
         pods.start(pod)
         pods.wait_ready(pod)
+        _drain(listener)  # the connections of the readiness checks so far
         with ThreadPoolExecutor(1) as pool:
             in_flight = pool.submit(requests.get, f"{pod.base}/readyz", timeout=60)
-            time.sleep(1)  # a worker is inside the request, waiting on the silent cluster
+            listener.settimeout(30)
+            # A worker is inside the request once it reaches the silent cluster, which then says nothing
+            # for the readiness timeout.
+            reached, _ = listener.accept()
             stopping = time.monotonic()
             killed = pods.podman("kill", "--signal=TERM", pods.container(pod))
             assert killed.returncode == 0, killed.stderr
             answer = in_flight.result()
+            reached.close()
+        assert time.monotonic() - stopping > 1, "the request was not in flight when SIGTERM came"
         assert answer.status_code == 200 and answer.json()["clusters"]["silent"] == "unreachable"
         exited = pods.podman("wait", pods.container(pod), timeout=60)
         elapsed = time.monotonic() - stopping
