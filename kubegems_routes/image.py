@@ -37,22 +37,25 @@ from kubegems_routes.controlplane.build import BuildError, build_lock, cache_roo
 
 ROOT = Path(__file__).resolve().parent.parent
 REPOSITORY = "localhost/kubegems-routes"
-BASE_IMAGE = "localhost/debian-base:bookworm"
+BASE_IMAGE = "localhost/debian-base:bookworm"  # the final stage's
+BUILD_BASE_IMAGE = "localhost/debian-build:bookworm"  # the build stage's: the same, with what builds
 SOURCE = "https://github.com/kubegems/kubegems-routes"
-# What `docker.io/library/debian:bookworm-slim` holds that the console needs, plus python3; docs, man pages
-# and translations left out as in the slim image.
-BASE_RECIPE = [
+# What `docker.io/library/debian:bookworm-slim` holds (minbase, /usr merged by mmdebstrap itself rather than
+# by the usrmerge package, which pulls in 50 MB of perl; no docs, man pages or translations) plus packages.
+DEBIAN = [
     "--variant=minbase",
-    # /usr merged by mmdebstrap itself, not by the usrmerge package (which pulls in 50 MB of perl).
     "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
-    "--include=python3,python3-venv,ca-certificates",
     "--dpkgopt=path-exclude=/usr/share/man/*",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
     "--dpkgopt=path-include=/usr/share/doc/*/copyright",
     "--dpkgopt=path-exclude=/usr/share/locale/*",
     "--dpkgopt=path-exclude=/usr/share/info/*",
-    "bookworm",
 ]
+BASES = {
+    BASE_IMAGE: [*DEBIAN, "--include=python3,ca-certificates", "bookworm"],
+    # python3-venv makes the virtualenv, gettext compiles the catalogs: no apt-get, no network in the build.
+    BUILD_BASE_IMAGE: [*DEBIAN, "--include=python3,python3-venv,ca-certificates,gettext", "bookworm"],
+}
 # The repository's files the Containerfile copies (tracked files only).
 CONTEXT = ["Containerfile", "requirements.txt", "manage.py", "gunicorn.conf.py", "kubegems_routes", "templates"]
 CONTEXT += ["static", "locale"]
@@ -114,27 +117,28 @@ def source_commit(files: list[str]) -> tuple[str, int]:
     return commit + ("-dirty" if dirty else ""), int(epoch)
 
 
-def ensure_base() -> str:
-    """localhost/debian-base:bookworm, built with mmdebstrap when missing or when its recipe changed."""
-    recipe = hashlib.sha256("\n".join(BASE_RECIPE).encode()).hexdigest()[:16]
-    stamp = image_dir() / "debian-base.recipe"
-    with build_lock("debian-base"):
-        if image_exists(BASE_IMAGE) and stamp.is_file() and stamp.read_text().strip() == recipe:
-            return _run(["podman", "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE]).strip()
-        _log(f"building {BASE_IMAGE} from Debian's packages with mmdebstrap (about a minute)")
-        started = time.monotonic()
-        stamp.parent.mkdir(parents=True, exist_ok=True)
-        tarball = image_dir() / "debian-base.tar"
-        # A fixed date: the same packages give the same files.
-        env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
-        _run(["mmdebstrap", "--quiet", *BASE_RECIPE, str(tarball)], timeout=900, env=env)
-        try:
-            _run(["podman", "import", str(tarball), BASE_IMAGE])
-        finally:
-            tarball.unlink(missing_ok=True)
-        stamp.write_text(recipe + "\n")
-        _log(f"{BASE_IMAGE} built in {time.monotonic() - started:.0f} s")
-        return _run(["podman", "image", "inspect", "--format", "{{.Id}}", BASE_IMAGE]).strip()
+def ensure_base(name: str) -> str:
+    """One of BASES, built with mmdebstrap when missing or when its recipe changed; its image id."""
+    recipe = BASES[name]
+    digest = hashlib.sha256("\n".join(recipe).encode()).hexdigest()[:16]
+    slug = name.split("/")[-1].replace(":", "-")
+    stamp = image_dir() / f"{slug}.recipe"
+    with build_lock(slug):
+        if not (image_exists(name) and stamp.is_file() and stamp.read_text().strip() == digest):
+            _log(f"building {name} from Debian's packages with mmdebstrap (about a minute)")
+            started = time.monotonic()
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            tarball = image_dir() / f"{slug}.tar"
+            # A fixed date: the same packages give the same files.
+            env = {**os.environ, "SOURCE_DATE_EPOCH": "1767225600"}
+            _run(["mmdebstrap", "--quiet", *recipe, str(tarball)], timeout=900, env=env)
+            try:
+                _run(["podman", "import", str(tarball), name])
+            finally:
+                tarball.unlink(missing_ok=True)
+            stamp.write_text(digest + "\n")
+            _log(f"{name} built in {time.monotonic() - started:.0f} s")
+        return _run(["podman", "image", "inspect", "--format", "{{.Id}}", name]).strip()
 
 
 def ensure_wheels() -> Path:
@@ -165,9 +169,10 @@ class Image:
     built: bool  # False when the cached image was used
 
 
-def content_hash(files: list[str], wheels: Path, base_id: str) -> str:
+def content_hash(files: list[str], wheels: Path, base_ids: list[str]) -> str:
     digest = hashlib.sha256()
-    digest.update(f"base {base_id}\n".encode())
+    for base_id in base_ids:
+        digest.update(f"base {base_id}\n".encode())
     for wheel in sorted(p.name for p in wheels.glob("*.whl")):
         digest.update(f"wheel {wheel}\n".encode())
     for name in files:
@@ -182,10 +187,10 @@ def ensure_image() -> Image:
         raise BuildError("the image is built as root here (podman's storage, mmdebstrap); run `sudo make image`")
     if missing := missing_tools():
         raise BuildError(f"missing Debian packages for the image: {' '.join(missing)}. Install: {INSTALL}")
-    base_id = ensure_base()
+    base_ids = [ensure_base(name) for name in BASES]
     wheels = ensure_wheels()
     files = context_files()
-    name = f"{REPOSITORY}:{content_hash(files, wheels, base_id)}"
+    name = f"{REPOSITORY}:{content_hash(files, wheels, base_ids)}"
     built = False
     with build_lock("kubegems-routes-image"):
         if not image_exists(name):
@@ -227,6 +232,7 @@ def _build(name: str, files: list[str], wheels: Path) -> None:
             "--isolation=chroot",
             f"--timestamp={epoch}",
             f"--build-arg=BASE={BASE_IMAGE}",
+            f"--build-arg=BUILD_BASE={BUILD_BASE_IMAGE}",
             f"--build-arg=SOURCE={SOURCE}",
             f"--build-arg=VERSION={version()}",
             f"--build-arg=REVISION={revision}",
