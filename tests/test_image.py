@@ -189,7 +189,10 @@ class Pods:
                 f"{pod.name}-{container['name']}",
             ]
             security = spec["securityContext"]
+            assert security["runAsNonRoot"] and security["runAsUser"] != 0
             args += [f"--user={security['runAsUser']}:{security['runAsGroup']}"]
+            # RuntimeDefault: podman applies its default seccomp profile unless told otherwise.
+            assert security["seccompProfile"]["type"] == "RuntimeDefault"
             restricted = container["securityContext"]
             if restricted["readOnlyRootFilesystem"]:
                 args += ["--read-only", "--read-only-tmpfs=false"]
