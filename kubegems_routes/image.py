@@ -43,7 +43,6 @@ SOURCE = "https://github.com/kubegems/kubegems-routes"
 # What `docker.io/library/debian:bookworm-slim` holds (minbase, /usr merged by mmdebstrap itself rather than
 # by the usrmerge package, which pulls in 50 MB of perl; no docs, man pages or translations) plus packages.
 DEBIAN = [
-    "--variant=minbase",
     "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
     "--dpkgopt=path-exclude=/usr/share/man/*",
     "--dpkgopt=path-exclude=/usr/share/doc/*",
@@ -52,9 +51,15 @@ DEBIAN = [
     "--dpkgopt=path-exclude=/usr/share/info/*",
 ]
 BASES = {
-    BASE_IMAGE: [*DEBIAN, "--include=python3,ca-certificates", "bookworm"],
+    # Essential packages only (minbase without apt): the image never installs anything.
+    BASE_IMAGE: [*DEBIAN, "--variant=essential", "--include=python3,ca-certificates", "bookworm"],
     # python3-venv makes the virtualenv, gettext compiles the catalogs: no apt-get, no network in the build.
-    BUILD_BASE_IMAGE: [*DEBIAN, "--include=python3,python3-venv,ca-certificates,gettext", "bookworm"],
+    BUILD_BASE_IMAGE: [
+        *DEBIAN,
+        "--variant=minbase",
+        "--include=python3,python3-venv,ca-certificates,gettext",
+        "bookworm",
+    ],
 }
 # The repository's files the Containerfile copies (tracked files only).
 CONTEXT = ["Containerfile", "requirements.txt", "manage.py", "gunicorn.conf.py", "kubegems_routes", "templates"]
