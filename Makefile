@@ -12,7 +12,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast check lint controlplane dataplane clean bench system-packages messages
+.PHONY: setup run test test-fast check lint controlplane dataplane clean bench system-packages messages \
+	image image-packages
 
 # The development virtualenv: the runtime (requirements.txt) plus the test tools.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -53,6 +54,25 @@ system-packages:
 	  fi; \
 	fi
 
+# Debian packages that build and run the image (docs/deployment.md): installed when missing if we are root.
+image-packages:
+	@missing=""; \
+	for tool in buildah podman mmdebstrap runc; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	command -v newuidmap >/dev/null 2>&1 || missing="$$missing uidmap"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; \
+	  fi; \
+	fi
+
+# The console's image, localhost/kubegems-routes:<content hash>, tagged as deploy/base names it;
+# skipped when that image exists. Prints its size and layers.
+image: image-packages $(STAMP)
+	$(PY) -m kubegems_routes.image
+
 messages: $(STAMP)
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore ".venv/*" -v0
 
@@ -61,10 +81,11 @@ setup: system-packages $(STAMP) messages controlplane dataplane
 run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
-# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start.
-test: setup check
+# The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start. The image
+# tests (marker `image`) run in the first half only: they start their own PostgreSQL for the containers.
+test: setup image-packages check
 	$(PY) -m pytest
-	KGR_TEST_DATABASE=postgres $(PY) -m pytest
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest -m "not image"
 
 # Static checks, quick: lint, format, imports that run downward, types, Django's system checks,
 # no missing migration.

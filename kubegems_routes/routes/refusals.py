@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
-from kubegems_routes.kube.errors import AlreadyExists, Conflict, Invalid, KubeError, NotFound
+from kubegems_routes.kube.errors import AlreadyExists, Conflict, Forbidden, Invalid, KubeError, NotFound
 from kubegems_routes.routes import manifest
 from kubegems_routes.routes.errors import (
     ClusterUnavailable,
@@ -83,6 +83,18 @@ def save_refusal(
                 for cause in exc.causes
                 if (found := manifest.route_field(cause.field)) is not None
             ],
+        )
+    if isinstance(exc, Forbidden):
+        # The console's identity lacks a permission here (deploy/environment not applied in this namespace, or
+        # weakened): trying again will not help, the platform team's grant will.
+        logger.warning("saving route %s/%s was forbidden: %s", namespace, name, exc.message)
+        return ClusterUnavailable(
+            _(
+                "The console is not allowed to change routes in namespace %(ns)s, so nothing was changed. "
+                "Ask your platform team to grant it this namespace."
+            )
+            % {"ns": namespace},
+            detail=exc.message,
         )
     logger.warning("saving route %s/%s failed: %s", namespace, name, exc.message)
     return ClusterUnavailable(
