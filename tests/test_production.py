@@ -66,6 +66,16 @@ def test_readiness_reports_each_cluster_and_one_bad_cluster_does_not_fail_it(cli
     assert elapsed < settings.READY_CLUSTER_TIMEOUT * 2 + 1.5, elapsed
 
 
+def test_readiness_names_a_cluster_whose_credentials_this_replica_cannot_decrypt(client, cluster, settings):
+    Cluster.objects.create(name="sealed", kubeconfig=_kubeconfig(free_port()))  # encrypted with today's key
+    settings.CREDENTIALS_KEYS = ("another replica's key", "derived-from-secret-key:" + settings.SECRET_KEY)
+    cluster.save()  # "local" is written again, with the new first key
+    settings.CREDENTIALS_KEYS = ("another replica's key",)  # reads "local", not "sealed"
+    response = client.get("/readyz", HTTP_HOST="10.244.3.17:8000")
+    assert response.status_code == 200
+    assert response.json()["clusters"] == {"local": "ok", "sealed": "misconfigured"}
+
+
 def test_served_console_logs_json_with_request_ids_and_serves_hashed_static_files(tmp_path, database_url):
     env = production_env(tmp_path, database_url)
     manage(env, "migrate", "-v0")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
@@ -32,12 +33,12 @@ def readyz(request: HttpRequest) -> HttpResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        clusters = list(Cluster.objects.all())
+        clusters, unreadable = _clusters()
     except DatabaseError as exc:
         logger.error("readiness: database unavailable: %s", exc)
         return JsonResponse({"status": "unavailable", "database": "unavailable"}, status=503)
     timeout = settings.READY_CLUSTER_TIMEOUT
-    states = {cluster.name: "unreachable" for cluster in clusters}
+    states = {cluster.name: "unreachable" for cluster in clusters} | dict.fromkeys(unreadable, "misconfigured")
     if clusters:
         pool = ThreadPoolExecutor(max_workers=min(len(clusters), 8))
         futures = {pool.submit(_cluster_state, cluster, timeout): cluster.name for cluster in clusters}
@@ -46,6 +47,22 @@ def readyz(request: HttpRequest) -> HttpResponse:
             states[futures[future]] = future.result()
         pool.shutdown(wait=False, cancel_futures=True)  # a hung cluster does not hold the probe
     return JsonResponse({"status": "ok", "database": "ok", "clusters": states})
+
+
+def _clusters() -> tuple[list[Cluster], list[str]]:
+    """The clusters, and the names of those whose stored credentials this replica's keys cannot decrypt
+    (loading decrypts them): those are "misconfigured", the probe itself does not fail."""
+    try:
+        return list(Cluster.objects.all()), []
+    except ImproperlyConfigured:
+        readable, unreadable = [], []
+        for pk, name in Cluster.objects.values_list("pk", "name"):
+            try:
+                readable.append(Cluster.objects.get(pk=pk))
+            except ImproperlyConfigured as exc:
+                logger.error("readiness: cluster %s: %s", name, exc)
+                unreadable.append(name)
+        return readable, unreadable
 
 
 def _cluster_state(cluster: Cluster, timeout: float) -> str:
