@@ -43,9 +43,8 @@ from django.urls import reverse
 
 from kubegems_routes import image as image_build
 from kubegems_routes.controlplane.build import BuildError
-from kubegems_routes.controlplane.objects import ensure_namespace
 from kubegems_routes.controlplane.server import ControlPlane, free_port
-from kubegems_routes.demo.seed import SERVICES
+from kubegems_routes.demo.seed import seed_services
 from kubegems_routes.kube.client import KubeClient
 from tests.helpers import route_data
 from tests.postgres import Postgres, PostgresError
@@ -299,24 +298,6 @@ print(bound.pk, unbound.pk, gateway.pk)
 """
 
 
-def _services(kube: KubeClient, namespace: str) -> None:
-    """What the platform team has in an environment namespace: the demo's Services."""
-    ensure_namespace(kube, namespace)
-    for name, ports in SERVICES.items():
-        kube.ensure(
-            f"/api/v1/namespaces/{namespace}/services",
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": name},
-                "spec": {
-                    "selector": {"app": name},
-                    "ports": [{"name": p, "port": n, "targetPort": n, "protocol": "TCP"} for p, n in ports],
-                },
-            },
-        )
-
-
 @pytest.fixture(scope="module")
 def deployed(
     image, manifests, service_account_mount, database_url_for_pods, kube, tmp_path_factory
@@ -344,7 +325,7 @@ def deployed(
         namespace, unbound = f"img-{suffix}", f"img-nobind-{suffix}"
         ingress_class = f"public-{namespace}"
         for ns in (namespace, unbound):
-            _services(kube, ns)
+            seed_services(kube, ns)  # what the platform team has in an environment namespace
         for obj in _in_namespace(_render("deploy/environment"), namespace):  # only the first is bound
             _apply(kube, obj)
         kube.ensure_ingress_class(ingress_class)  # what saving the gateway in admin does

@@ -73,8 +73,8 @@ def _tls_secret(client: KubeClient, namespace: str, host: str) -> None:
     )
 
 
-def seed_cluster_objects(cluster: Cluster, namespace: str = NAMESPACE) -> None:
-    client = cluster.client()
+def seed_services(client: KubeClient, namespace: str) -> None:
+    """The namespace and the demo's Services in it (what a platform team has in an environment)."""
     ensure_namespace(client, namespace)
     for name, ports in SERVICES.items():
         client.ensure(
@@ -89,6 +89,11 @@ def seed_cluster_objects(cluster: Cluster, namespace: str = NAMESPACE) -> None:
                 },
             },
         )
+
+
+def seed_cluster_objects(cluster: Cluster, namespace: str = NAMESPACE) -> None:
+    client = cluster.client()
+    seed_services(client, namespace)
     _tls_secret(client, namespace, "*.demo.kubegems.io")
     for gateway in cluster.gateways.filter(kind=Gateway.Kind.INGRESS):
         client.ensure_ingress_class(gateway.ingress_class)
