@@ -305,6 +305,10 @@ if ROUTE_VERSIONS_KEPT < 1:
     raise ImproperlyConfigured(f"KGR_ROUTE_VERSIONS_KEPT must be 1 or more, not {ROUTE_VERSIONS_KEPT}")
 
 # The domain the per-cluster default gateway hands out random hosts from.
+# A move to Gateway API waits at most this long for the controller to accept the new route (status.parents)
+# before it takes the new route back and keeps the Ingress.
+MOVE_ACCEPT_SECONDS = envfloat("KGR_MOVE_ACCEPT_SECONDS", "30")
+
 DEFAULT_GATEWAY_DOMAIN = env("KGR_DEFAULT_GATEWAY_DOMAIN", "*.kubegems.io") or "*.kubegems.io"
 
 # Seconds each cluster may take to answer the readiness probe.

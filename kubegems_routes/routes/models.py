@@ -277,6 +277,7 @@ class AuditEntry(models.Model):
         SWITCH = "switch", _("moved to another kind of object (the old one deleted, the new one created)")
         TEST = "test", _("tested through its gateway")
         REVERT = "revert", _("reverted to an earlier version")
+        MOVE = "move", _("moved to Gateway API")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")

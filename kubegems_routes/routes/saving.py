@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -50,6 +51,8 @@ def save_route(
     suggested_host: str = "",
     resource_version: str = "",
     reverting_to: int | None = None,
+    accepted: Callable[[KubeClient, Manifest], None] | None = None,
+    action: str = "",
 ) -> Route:
     """Create (``route.pk`` unset) or update the route and its object, or raise a RouteError and change nothing.
 
@@ -57,11 +60,25 @@ def save_route(
     it since, the API server refuses (StaleEdit). An update that changes the kind of the route's object is
     a switch the user confirmed (``values.switch_to``; see ``routes.switch``). ``reverting_to`` is the
     version (``routes.history``) a revert restores: the save is recorded as a revert to it.
+
+    ``accepted`` runs once the new object is written and before a switch deletes the old one (a move to
+    Gateway API waits there for the controller's Accepted, ``routes.move``): a RouteError it raises takes
+    the new object back like any other failure. ``action`` is the audit entry's, when not the save's own.
     """
     values = checked(route, values, suggested_host)
     previous = None if route.pk is None else _previous_spec(route)
     switch = planned(route.name, previous, values)
-    save = _Save(route, values, user, previous, switch, resource_version, reverting_to=reverting_to)
+    save = _Save(
+        route,
+        values,
+        user,
+        previous,
+        switch,
+        resource_version,
+        reverting_to=reverting_to,
+        accepted=accepted,
+        action=action,
+    )
     try:
         with taken_back(save.client, route.name, save.switch), transaction.atomic():
             save.run()
@@ -101,6 +118,8 @@ class _Save:
     body: Manifest = dataclasses.field(default_factory=dict)
     applied: bool = False  # the cluster holds the new object
     reverting_to: int | None = None  # the version a revert restores
+    accepted: Callable[[KubeClient, Manifest], None] | None = None  # waits for the new object's acceptance
+    action: str = ""  # the audit entry's action, when not the save's own
 
     def __post_init__(self) -> None:
         self.creating = self.route.pk is None
@@ -119,6 +138,8 @@ class _Save:
         previous = self.previous
         if previous is None or (previous.host, previous.host_scope) != (spec.host, spec.host_scope):
             self._check_host_again(spec, str(applied.get("metadata", {}).get("resourceVersion", "")))
+        if self.accepted is not None:
+            self.accepted(self.client, applied)
         if self.switch is not None:
             delete_replaced(self.client, route.name, self.switch, self._edit_version)
         record(route, applied, self._action, self.user, self.body, reverted_to=self.reverting_to)
@@ -160,6 +181,8 @@ class _Save:
 
     @property
     def _action(self) -> str:
+        if self.action:
+            return self.action
         if self.reverting_to is not None:
             return AuditEntry.Action.REVERT
         if self.switch is not None:

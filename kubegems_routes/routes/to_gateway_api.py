@@ -146,19 +146,26 @@ def _carry(key: str, value: str, kind: str, body: dict[str, Any], backends: tupl
     return Carried(key, value, Outcome.DROPPED, _("no Gateway API equivalent the console knows of"))
 
 
-def as_gateway_api(route: Route, gateway: Gateway, port_numbers: dict[tuple[str, str], int]) -> AsGatewayApi:
-    """The route on ``gateway`` (a Gateway API gateway). Raises manifest.UnresolvedPort for a port name
-    its Service does not have."""
+def gateway_backends(backends: tuple[manifest.Backend, ...]) -> tuple[tuple[manifest.Backend, ...], list[str]]:
+    """The route's paths as Gateway API matches them (a path type it lacks becomes a prefix), and a note for
+    each path that changes so."""
     notes: list[str] = []
-    backends = []
-    for backend in route.backends():
+    found = []
+    for backend in backends:
         if backend.path_type not in manifest.GATEWAY_PATH_TYPES:
             notes.append(
                 _("Path %(path)s: %(type)s matching has no Gateway API equivalent; it becomes a prefix match.")
                 % {"path": backend.path, "type": backend.path_type}
             )
             backend = dataclasses.replace(backend, path_type="Prefix")
-        backends.append(backend)
+        found.append(backend)
+    return tuple(found), notes
+
+
+def as_gateway_api(route: Route, gateway: Gateway, port_numbers: dict[tuple[str, str], int]) -> AsGatewayApi:
+    """The route on ``gateway`` (a Gateway API gateway). Raises manifest.UnresolvedPort for a port name
+    its Service does not have."""
+    backends, notes = gateway_backends(route.backends())
     spec = route_spec(
         environment=route.environment,
         gateway=gateway,
@@ -166,7 +173,7 @@ def as_gateway_api(route: Route, gateway: Gateway, port_numbers: dict[tuple[str,
         host=route.host,
         protocol=route.protocol,
         tls_secret="",
-        backends=tuple(backends),
+        backends=backends,
         annotations={},
         port_numbers=port_numbers,
     )

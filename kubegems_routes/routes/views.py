@@ -49,6 +49,7 @@ from kubegems_routes.routes.forms import (
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import Route
+from kubegems_routes.routes.move import move_route
 from kubegems_routes.routes.ports import (
     needs_port_numbers,
     numbers_of,
@@ -790,13 +791,14 @@ def route_as_gateway_api(request: AuthenticatedHttpRequest, environment_id: int,
     route = _get_route_for_user(environment, name)
     if route.gateway.is_gateway_api:
         raise Http404("The route is already a Gateway API route")
-    gateways = [g for g in Gateway.objects.for_environment(environment) if g.is_gateway_api]
+    gateways = _gateway_api_gateways(environment)
     chosen = next((g for g in gateways if str(g.pk) == request.GET.get("gateway")), gateways[0] if gateways else None)
     context: dict[str, Any] = {
         "environment": environment,
         "route": route,
         "gateways": gateways,
         "chosen": chosen,
+        "move_seconds": f"{settings.MOVE_ACCEPT_SECONDS:g}",
         "section": "routes",
     }
     if chosen is not None:
@@ -808,3 +810,40 @@ def route_as_gateway_api(request: AuthenticatedHttpRequest, environment_id: int,
         except KubeError as exc:
             context["problem"] = _unreachable(request, exc, f"reading services of {environment.namespace}")
     return render(request, "routes/route_as_gateway_api.html", context)
+
+
+def _gateway_api_gateways(environment: Environment) -> list[Gateway]:
+    return [g for g in Gateway.objects.for_environment(environment) if g.is_gateway_api]
+
+
+@login_required
+@require_POST
+def route_move(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
+    """Move an Ingress route to the Gateway API gateway ``gateway`` (``routes.move``): create its HTTPRoute or
+    GRPCRoute, wait for the controller to accept it, then delete the Ingress. ``confirm_dropped`` confirms
+    that the annotations with no equivalent are dropped."""
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    route = _get_route_for_user(environment, name)
+    if route.gateway.is_gateway_api:
+        raise Http404("The route is already a Gateway API route")
+    chosen = next((g for g in _gateway_api_gateways(environment) if str(g.pk) == request.POST.get("gateway")), None)
+    if chosen is None:
+        return HttpResponseBadRequest(_("Choose a Gateway API gateway of this environment."))
+    back = reverse("routes:as-gateway-api", args=[environment.pk, route.name]) + f"?gateway={chosen.pk}"
+    try:
+        shown = as_gateway_api(route, chosen, port_numbers(environment, chosen, route.backends()))
+        move_route(route, shown, request.user, drops_confirmed=request.POST.get("confirm_dropped") == "on")
+    except manifest.UnresolvedPort as exc:
+        messages.error(request, port_message(exc))
+    except KubeError as exc:
+        messages.error(request, _unreachable(request, exc, f"moving route {environment.namespace}/{route.name}"))
+    except RouteError as exc:
+        messages.error(request, _for_user(request, exc))
+    else:
+        messages.success(
+            request,
+            _("Route %(name)s moved to gateway %(gateway)s: %(kind)s %(name)s replaced Ingress %(name)s.")
+            % {"name": route.name, "gateway": chosen.name, "kind": shown.kind},
+        )
+        return redirect("routes:detail", environment.pk, route.name)
+    return redirect(back)

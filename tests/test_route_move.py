@@ -1,0 +1,201 @@
+"""Move an Ingress route to Gateway API: the HTTPRoute is created, accepted, and only then the Ingress deleted;
+a move the controller does not accept (in time, or at all) leaves the Ingress serving and the route as it was.
+
+No Gateway API controller runs here: a thread plays one, writing status.parents through the status
+subresource once the HTTPRoute exists (as tests/test_gateway_api_status.py does), or never.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.urls import reverse
+
+from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.kube.errors import NotFound
+from kubegems_routes.routes.models import AuditEntry, Route
+from kubegems_routes.tenancy.models import EnvironmentMember, Tenant, TenantMember
+from tests.helpers import create_route, gateway_api_gateway
+from tests.test_as_gateway_api import _annotated
+from tests.test_gateway_api_status import CONTROLLER, _condition
+
+pytestmark = pytest.mark.django_db
+
+
+class Controller(threading.Thread):
+    """What a Gateway API controller does: once the HTTPRoute appears, it writes status.parents for its
+    parentRef with the given Accepted condition."""
+
+    def __init__(self, kube: KubeClient, namespace: str, gateway, status: str, reason: str, message: str) -> None:
+        super().__init__(daemon=True)
+        self.kube, self.gateway = kube, gateway
+        self.path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/shop"
+        self.condition = _condition("Accepted", status, reason, message)
+        self.stop = threading.Event()
+        self.wrote = False
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                route = self.kube.request("GET", self.path)
+            except NotFound:
+                time.sleep(0.05)
+                continue
+            route["status"] = {
+                "parents": [
+                    {
+                        "parentRef": {
+                            "group": "gateway.networking.k8s.io",
+                            "kind": "Gateway",
+                            "namespace": self.gateway.gateway_namespace,
+                            "name": self.gateway.gateway_name,
+                            "sectionName": "http",
+                        },
+                        "controllerName": CONTROLLER,
+                        "conditions": [self.condition],
+                    }
+                ]
+            }
+            self.kube.request("PUT", f"{self.path}/status", body=route)
+            self.wrote = True
+            return
+
+    def __enter__(self) -> Controller:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.join(5)
+
+
+def _created(client, environment, **overrides: str) -> Route:
+    """A route on the tenant's NGINX gateway (its page read once, so its "saved" message is gone)."""
+    route = create_route(client, environment, **overrides)
+    client.get(reverse("routes:detail", args=[environment.pk, "shop"]))
+    return route
+
+
+def _move(client, environment, gateway, **data: str):
+    url = reverse("routes:move", args=[environment.pk, "shop"])
+    return client.post(url, {"gateway": str(gateway.pk), **data}, follow=True)
+
+
+def _messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def _http_routes(kube, environment) -> list[str]:
+    return [r["metadata"]["name"] for r in kube.list_gateway_routes("HTTPRoute", environment.namespace)]
+
+
+def _unchanged(kube, environment, before: Route) -> None:
+    """The Ingress serves, the route is the Ingress route it was, and no HTTPRoute is left."""
+    assert kube.get_ingress(environment.namespace, "shop")["metadata"]["name"] == "shop"
+    assert _http_routes(kube, environment) == []
+    after = Route.objects.get(pk=before.pk)
+    assert (after.gateway_id, after.annotations, after.resource_version) == (
+        before.gateway_id,
+        before.annotations,
+        before.resource_version,
+    )
+    assert not AuditEntry.objects.filter(environment=environment, action=AuditEntry.Action.MOVE).exists()
+
+
+def test_a_route_with_three_annotations_moves_and_says_what_was_dropped(
+    gateway_api, operator_client, environment, kube
+):
+    route = _created(operator_client, environment, **_annotated())
+    edge = gateway_api_gateway(environment, kube)
+    page = operator_client.get(reverse("routes:as-gateway-api", args=[environment.pk, "shop"])).content.decode()
+    assert 'id="move"' in page and reverse("routes:move", args=[environment.pk, "shop"]) in page
+    dropped = page.split('id="dropped"')[1].split("</ul>")[0]
+    assert "nginx.org/client-max-body-size" in dropped and "proxy-read-timeout" not in dropped
+
+    # Not confirmed: nothing happens, and the page names what would be dropped.
+    response = _move(operator_client, environment, edge)
+    assert any("nginx.org/client-max-body-size" in m for m in _messages(response))
+    _unchanged(kube, environment, route)
+
+    with Controller(kube, environment.namespace, edge, "True", "Accepted", "Route is accepted") as controller:
+        response = _move(operator_client, environment, edge, confirm_dropped="on")
+    assert controller.wrote
+    assert response.redirect_chain[-1][0] == reverse("routes:detail", args=[environment.pk, "shop"])
+    assert _messages(response) == [f"Route shop moved to gateway {edge.name}: HTTPRoute shop replaced Ingress shop."]
+    with pytest.raises(NotFound):
+        kube.get_ingress(environment.namespace, "shop")
+    assert _http_routes(kube, environment) == ["shop"]
+    moved = Route.objects.get(pk=route.pk)
+    assert moved.gateway == edge and moved.annotations == {} and moved.host == route.host
+    live = kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    assert moved.resource_version and live["spec"]["parentRefs"][0]["name"] == edge.gateway_name
+    entry = AuditEntry.objects.get(environment=environment, action=AuditEntry.Action.MOVE)
+    assert entry.route_name == "shop" and entry.manifest["kind"] == "HTTPRoute"
+    assert entry.get_action_display() == "moved to Gateway API"
+    # The route's page reads the HTTPRoute as the route's own (no drift) and logs the move.
+    detail = operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"]))
+    assert detail.context["sync"] == "in-sync"
+    assert "moved to Gateway API" in detail.content.decode()
+
+
+def test_a_move_never_accepted_in_time_keeps_the_ingress(gateway_api, operator_client, environment, kube, settings):
+    settings.MOVE_ACCEPT_SECONDS = 1
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    started = time.monotonic()
+    response = _move(operator_client, environment, edge)
+    assert time.monotonic() - started < 10
+    assert _messages(response) == [
+        f"No controller of Gateway {edge.name} accepted HTTPRoute shop within 1 seconds, so it was deleted "
+        "again: Ingress shop still serves the route."
+    ]
+    _unchanged(kube, environment, route)
+
+
+def test_a_move_the_controller_rejects_keeps_the_ingress_and_says_why(gateway_api, operator_client, environment, kube):
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    with Controller(kube, environment.namespace, edge, "False", "NotAllowedByListeners", "hostname mismatch"):
+        response = _move(operator_client, environment, edge)
+    assert _messages(response) == [
+        f"The controller of Gateway {edge.name} did not accept HTTPRoute shop (NotAllowedByListeners: hostname "
+        "mismatch), so it was deleted again: Ingress shop still serves the route."
+    ]
+    _unchanged(kube, environment, route)
+
+
+def test_a_host_outside_the_gateways_domains_is_refused_before_anything_is_written(
+    gateway_api, operator_client, environment, kube
+):
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube, extra_domains="")
+    response = _move(operator_client, environment, edge)
+    assert len(_messages(response)) == 1 and "shop.acme.example.com" in _messages(response)[0]
+    _unchanged(kube, environment, route)
+
+
+def test_a_reader_gets_403_and_another_tenant_404(
+    gateway_api, operator_client, client, django_user_model, environment, kube
+):
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    reader = django_user_model.objects.create_user("reader", password="pw")
+    EnvironmentMember.objects.create(environment=environment, user=reader, role="reader")
+    client.force_login(reader)
+    page = client.get(reverse("routes:as-gateway-api", args=[environment.pk, "shop"])).content.decode()
+    assert 'id="move"' not in page
+    assert _move(client, environment, edge).status_code == 403
+    outsider = django_user_model.objects.create_user("outsider", password="pw")
+    TenantMember.objects.create(tenant=Tenant.objects.create(name="other"), user=outsider, role="admin")
+    client.force_login(outsider)
+    assert _move(client, environment, edge).status_code == 404
+    _unchanged(kube, environment, route)
+
+
+def test_a_gateway_not_of_gateway_api_is_a_bad_request(gateway_api, operator_client, environment, kube):
+    route = _created(operator_client, environment)
+    gateway_api_gateway(environment, kube)
+    assert _move(operator_client, environment, route.gateway).status_code == 400
+    _unchanged(kube, environment, route)
