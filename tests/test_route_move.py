@@ -13,9 +13,12 @@ import time
 import pytest
 from django.urls import reverse
 
+from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
+from kubegems_routes.routes.gateway_status import parent_statuses
 from kubegems_routes.routes.models import AuditEntry, Route
+from kubegems_routes.routes.move import accepted
 from kubegems_routes.tenancy.models import EnvironmentMember, Tenant, TenantMember
 from tests.helpers import create_route, gateway_api_gateway
 from tests.test_as_gateway_api import _annotated
@@ -28,10 +31,20 @@ class Controller(threading.Thread):
     """What a Gateway API controller does: once the HTTPRoute appears, it writes status.parents for its
     parentRef with the given Accepted condition."""
 
-    def __init__(self, kube: KubeClient, namespace: str, gateway, status: str, reason: str, message: str) -> None:
+    def __init__(
+        self,
+        kube: KubeClient,
+        namespace: str,
+        gateway,
+        status: str,
+        reason: str,
+        message: str,
+        resource: str = "httproutes",
+        listener: str = "http",
+    ) -> None:
         super().__init__(daemon=True)
-        self.kube, self.gateway = kube, gateway
-        self.path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/shop"
+        self.kube, self.gateway, self.listener = kube, gateway, listener
+        self.path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/{resource}/shop"
         self.condition = _condition("Accepted", status, reason, message)
         self.stop = threading.Event()
         self.wrote = False
@@ -51,7 +64,7 @@ class Controller(threading.Thread):
                             "kind": "Gateway",
                             "namespace": self.gateway.gateway_namespace,
                             "name": self.gateway.gateway_name,
-                            "sectionName": "http",
+                            "sectionName": self.listener,
                         },
                         "controllerName": CONTROLLER,
                         "conditions": [self.condition],
@@ -199,3 +212,47 @@ def test_a_gateway_not_of_gateway_api_is_a_bad_request(gateway_api, operator_cli
     gateway_api_gateway(environment, kube)
     assert _move(operator_client, environment, route.gateway).status_code == 400
     _unchanged(kube, environment, route)
+
+
+def test_a_grpc_route_moves_to_a_grpcroute(gateway_api, operator_client, environment, kube):
+    route = _created(
+        operator_client,
+        environment,
+        protocol="grpc",
+        tls_secret="demo-tls",
+        **{"paths-0-service": "api", "paths-0-port": "grpc"},
+    )
+    edge = gateway_api_gateway(environment, kube)
+    namespace = environment.namespace
+    with Controller(kube, namespace, edge, "True", "Accepted", "ok", resource="grpcroutes", listener="https"):
+        response = _move(operator_client, environment, edge)
+    assert _messages(response) == [f"Route shop moved to gateway {edge.name}: GRPCRoute shop replaced Ingress shop."]
+    with pytest.raises(NotFound):
+        kube.get_ingress(namespace, "shop")
+    live = kube.get_route_object("GRPCRoute", namespace, "shop")
+    assert live["spec"]["rules"][0]["backendRefs"][0]["port"] == 50051  # the port name resolved
+    moved = Route.objects.get(pk=route.pk)
+    assert moved.gateway == edge and moved.tls_secret == "" and moved.annotations == {}
+
+
+def test_only_the_gateways_current_word_counts():
+    """Entries of another Gateway, or of an earlier generation of the route, neither accept nor refuse it."""
+    edge = Gateway(gateway_namespace="platform", gateway_name="edge")
+
+    def route(generation: int, *entries: tuple[str, str, int]) -> dict:
+        parents = [
+            {
+                "parentRef": {"namespace": "platform", "name": name},
+                "controllerName": CONTROLLER,
+                "conditions": [{**_condition("Accepted", status, "R", "m"), "observedGeneration": observed}],
+            }
+            for name, status, observed in entries
+        ]
+        return {"metadata": {"namespace": "ns", "generation": generation}, "status": {"parents": parents}}
+
+    assert accepted(parent_statuses(route(1)), edge) is None
+    assert accepted(parent_statuses(route(1, ("other", "True", 1))), edge) is None
+    assert accepted(parent_statuses(route(2, ("edge", "True", 1))), edge) is None  # stale
+    assert accepted(parent_statuses(route(1, ("edge", "True", 1))), edge) is True
+    refused = accepted(parent_statuses(route(1, ("edge", "False", 1))), edge)
+    assert refused is not None and refused is not True and refused.name == "edge"
