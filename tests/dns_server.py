@@ -26,6 +26,8 @@ class LoopbackDns:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
+        # Closing a socket does not wake a thread blocked reading it: the server looks up now and then.
+        self._socket.settimeout(0.2)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name="loopback-dns", daemon=True)
         self._stopped = False
@@ -36,6 +38,7 @@ class LoopbackDns:
 
     def stop(self) -> None:
         self._stopped = True
+        self._thread.join(timeout=5)
         self._socket.close()
 
     def add(self, name: str, rdtype: str, value: str) -> None:
@@ -55,6 +58,8 @@ class LoopbackDns:
         while not self._stopped:
             try:
                 data, peer = self._socket.recvfrom(4096)
+            except TimeoutError:
+                continue
             except OSError:
                 return
             try:

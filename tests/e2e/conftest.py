@@ -71,9 +71,10 @@ def browser() -> Iterator[object]:
 class Page:
     """A Playwright page that records CSP violations, runs axe and takes numbered screenshots."""
 
-    def __init__(self, page, folder: Path) -> None:
+    def __init__(self, page, folder: Path, *, javascript: bool = True) -> None:
         self.page = page
         self.folder = folder
+        self.javascript = javascript
         self.step = 0
         self.problems: list[str] = []
         page.on("console", self._console)
@@ -95,6 +96,8 @@ class Page:
 
     def check_accessibility(self) -> None:
         """axe-core in the page; no serious or critical violation. (evaluate is not subject to the CSP.)"""
+        # Without JavaScript, Playwright's evaluate waits for ever (it has no timeout).
+        assert self.javascript, "axe is a script: it cannot run in a page without JavaScript"
         self.page.wait_for_load_state()  # a click that navigates: judge the new page, not the one unloading
         before = len(self.problems)
         self.page.evaluate(AXE.read_text())
@@ -167,7 +170,7 @@ def make_page(browser, live_server):
         target.mkdir(parents=True, exist_ok=True)
         for old in target.glob("*.png"):
             old.unlink()
-        page = Page(context.new_page(), target)
+        page = Page(context.new_page(), target, javascript=javascript)
         pages.append(page)
         return page
 
