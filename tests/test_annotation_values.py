@@ -11,7 +11,15 @@ import pytest
 from kubegems_routes.routes import annotation_values as av
 
 SERVICES = frozenset({"web", "api"})
-CONTEXT = av.Context(services=SERVICES, annotations={"nginx.org/hsts": "true", "nginx.org/basic-auth-secret": "s"})
+CONTEXT = av.Context(
+    services=SERVICES,
+    annotations={
+        "nginx.org/hsts": "true",
+        "nginx.org/basic-auth-secret": "s",
+        "nginx.org/proxy-redirect-from": "http://upstream/",
+        "nginx.org/proxy-redirect-to": "/",
+    },
+)
 
 # key -> (values the form accepts, values it refuses)
 EDGE_VALUES: dict[str, tuple[list[str], list[str]]] = {
@@ -112,6 +120,25 @@ EDGE_VALUES: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "nginx.org/mergeable-ingress-type": (["minion"], ["master", "servant", ""]),
+    "nginx.org/rewrite-target": (
+        ["/", "/v1/", "/api/$1"],
+        ["", "v1", "http://x/", "//x", "/a/../b", "/a b", "/a;b", "/a,b", "/a~b"],
+    ),
+    "nginx.org/app-root": (["/app", "/app/v1"], ["/", "", "app", "/app/", "/a$b", "/a~b", "//a", "/a/../b"]),
+    "nginx.org/proxy-redirect-from": (
+        ["off", "default", "http://upstream/", "~^http://(.*)$"],
+        ["", "a b", "a;b", "~(", "~(?=x)"],
+    ),
+    "nginx.org/proxy-redirect-to": (["/", "http://console/"], ["", "a b", "a#b"]),
+    "nginx.org/custom-http-errors": (
+        ["404", "4xx,5xx", "500, 502", "300", "599"],
+        ["", "499", "200", "600", "4xx5", "abc", ","],
+    ),
+    "nginx.org/policies": (["rate-limit", "ns/policy-a", "a,b"], ["", "Bad_Name", "ns/", "/p", "a,,b"]),
+    "nginx.org/sticky-cookie-services": (
+        ["serviceName=web srv_id expires=1h path=/"],
+        ["", "web", "serviceName=web", "serviceName=web $cookie"],
+    ),
 }
 
 
@@ -141,6 +168,14 @@ def test_hsts_companions_need_hsts_set_as_a_boolean():
 
 def test_basic_auth_realm_needs_the_secret():
     assert av.check("nginx.org/basic-auth-realm", "Realm", av.Context()) is not None
+
+
+def test_proxy_redirect_from_and_to_go_together():
+    from_, to = "nginx.org/proxy-redirect-from", "nginx.org/proxy-redirect-to"
+    assert av.check(from_, "http://a/", av.Context()) is not None
+    assert av.check(to, "/", av.Context()) is not None
+    assert av.check(to, "/", av.Context(annotations={from_: "off"})) is not None
+    assert av.check(from_, "off", av.Context()) is None
 
 
 def test_a_minion_has_no_tls_of_its_own():

@@ -379,8 +379,119 @@ def _path_regex_check(value: str, _context: Context) -> str | None:
     return _one_of(("case_sensitive", "case_insensitive", "exact"))(value, _context)
 
 
-# key -> check. Keys the controller reads but whose values it takes as they are (snippets, ciphers, the
-# rewrite target, ...) are in KNOWN only.
+_common_path = _full(r"/[^\t\n\f\r {};\\]*")  # common_validation pathFmt
+_rfc1738_path = _full(r"/[A-Za-z0-9\-_.~!*'():@&=+,/?%]*")  # validateRFC1738Path
+_proxy_redirect = _full(r"[^;{}`\n\r\t\f #]+")  # proxyRedirectValueRegex (Go's \s: \t \n \f \r space)
+REDIRECT_KEYWORDS = ("off", "default")
+
+
+def common_path_error(path: str) -> str | None:
+    """common_validation.ValidatePath: a path from /, no // start, no .. segment, no whitespace, {, }, ; or \\."""
+    if path == "":
+        return _("The controller needs a value here.")
+    if path.startswith("//") or ".." in re.split(r"[/\\]", path) or not _common_path(path):
+        return _("Must be a path from / without //, .. segments, whitespace, {, }, ; or \\.")
+    return None
+
+
+def _rewrite_target_check(value: str, _context: Context) -> str | None:
+    # validateRewriteTargetAnnotation
+    if value.startswith(("http://", "https://")):
+        return _("Must be a path, not a URL.")
+    if error := common_path_error(value):
+        return error
+    if any(c in value for c in ";{}[]|<>,^`~") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return _("Must not contain any of ; { } [ ] | < > , ^ ` ~ or control characters.")
+    return None
+
+
+def _app_root_check(value: str, _context: Context) -> str | None:
+    # validateAppRootAnnotation
+    if value == "/":
+        return _("Must be a path other than /.")
+    if error := common_path_error(value):
+        return error
+    if not _rfc1738_path(value) or "~" in value:
+        return _('Must not contain whitespace or any of { } ; $ | ^ < > \\ " # [ ] ~.')
+    if value.endswith("/"):
+        return _("Must not end with /.")
+    return None
+
+
+def _go_regex_error(pattern: str) -> bool:
+    """An approximation of Go's regexp.Compile (RE2): what Python cannot compile, and what RE2 lacks
+    (lookaround, backreferences)."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return True
+    return bool(re.search(r"\(\?(=|!|<=|<!)|\\[1-9]", pattern))
+
+
+def _proxy_redirect_from_check(value: str, context: Context) -> str | None:
+    # validateProxyRedirectFromAnnotation, then validateProxyRedirectPair
+    to = "nginx.org/proxy-redirect-to"
+    if value in REDIRECT_KEYWORDS:
+        return None
+    if not _proxy_redirect(value):
+        return _("Must not contain ;, {, }, `, #, whitespace or a line break.")
+    pattern = value[2:] if value.startswith("~*") else value[1:] if value.startswith("~") else value
+    if pattern != value and _go_regex_error(pattern):
+        return _("Not a regular expression the controller can read.")
+    if to not in context.annotations:
+        return _("Needs %(key)s as well.") % {"key": to}
+    return None
+
+
+def _proxy_redirect_to_check(value: str, context: Context) -> str | None:
+    # validateProxyRedirectToAnnotation, then validateProxyRedirectPair
+    source = "nginx.org/proxy-redirect-from"
+    if not _proxy_redirect(value):
+        return _("Must not contain ;, {, }, `, #, whitespace or a line break.")
+    if source not in context.annotations:
+        return _("Needs %(key)s as well.") % {"key": source}
+    if context.annotations[source] in REDIRECT_KEYWORDS:
+        return _("Not with %(key)s set to off or default.") % {"key": source}
+    return None
+
+
+def _custom_http_errors_check(value: str, _context: Context) -> str | None:
+    # validateCustomHTTPErrorsAnnotation -> ParseCustomHTTPErrors
+    message = _("Must be status codes from 300 to 599 (not 499), 4xx or 5xx, separated by commas.")
+    codes: set[int] = set()
+    for raw in value.split(","):
+        token = go_trim(raw)
+        if token.lower() in ("4xx", "5xx"):
+            start = 400 if token.lower() == "4xx" else 500
+            codes |= {c for c in range(start, start + 100) if c != 499}
+        elif token:
+            if not re.fullmatch(r"[0-9]+", token, re.ASCII) or not 300 <= int(token) <= 599 or int(token) == 499:
+                return message
+            codes.add(int(token))
+    return None if 0 < len(codes) <= 300 else message
+
+
+def _policies_check(value: str, _context: Context) -> str | None:
+    # validateCommaSeparatedList, then validatePolicyNames: [namespace/]name, each a DNS subdomain
+    for item in value.split(","):
+        item = go_trim(item)
+        names = item.split("/", 1)
+        if not _annotation_value(item) or not all(len(n) <= 253 and _dns_subdomain(n) for n in names):
+            return _("Must be Policy names ([namespace/]name) separated by commas.")
+    return None
+
+
+def _sticky_cookie_check(value: str, _context: Context) -> str | None:
+    # validateStickyServiceListAnnotation -> ParseStickyServiceList
+    for part in value.split(";"):
+        pieces = part.split(" ", 1)
+        if len(pieces) != 2 or len(pieces[0].split("=")) != 2 or not _annotation_value(pieces[1]):
+            return _("Must be serviceName=<service> <cookie> [parameters], separated by ;.")
+    return None
+
+
+# key -> check. Keys the controller reads but whose values it takes as they are (snippets, ciphers) are in
+# KNOWN only.
 CHECKS: dict[str, Check] = {
     # validateIngressAnnotations: a value that fails is a Rejected Ingress
     "nginx.org/mergeable-ingress-type": _required(_mergeable_check),
@@ -427,6 +538,13 @@ CHECKS: dict[str, Check] = {
     "nginx.org/path-regex": _path_regex_check,
     "nginx.org/use-cluster-ip": _bool_check,
     "nginx.org/http-redirect-code": _required(_redirect_code_check),
+    "nginx.org/rewrite-target": _required(_rewrite_target_check),
+    "nginx.org/app-root": _app_root_check,
+    "nginx.org/proxy-redirect-from": _required(_proxy_redirect_from_check),
+    "nginx.org/proxy-redirect-to": _required(_proxy_redirect_to_check),
+    "nginx.org/custom-http-errors": _required(_custom_http_errors_check),
+    "nginx.org/policies": _required(_policies_check),
+    "nginx.org/sticky-cookie-services": _required(_sticky_cookie_check),
     # parseRateLimitAnnotations: a value that fails is ignored, with an error in the controller's log only
     "nginx.org/limit-req-rate": _rate_check,
     "nginx.org/limit-req-zone-size": _size_check,
@@ -448,13 +566,6 @@ KNOWN: frozenset[str] = frozenset(
         "nginx.org/server-snippets",
         "nginx.org/location-snippets",
         "nginx.org/ssl-ciphers",
-        "nginx.org/rewrite-target",
-        "nginx.org/sticky-cookie-services",
-        "nginx.org/app-root",
-        "nginx.org/proxy-redirect-from",
-        "nginx.org/proxy-redirect-to",
-        "nginx.org/custom-http-errors",
-        "nginx.org/policies",
     }
 )
 
