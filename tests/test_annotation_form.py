@@ -7,7 +7,7 @@ import pytest
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes.models import Route
-from tests.helpers import create_url, route_data, tenant_gateway
+from tests.helpers import create_url, gateway_api_gateway, route_data, tenant_gateway
 
 pytestmark = pytest.mark.django_db
 
@@ -79,5 +79,25 @@ def test_an_unknown_nginx_key_is_warned_of_with_the_nearest_known_one(operator_c
     data = route_data(gateway, name="typo", **_rows(**{"nginx.org/proxy-read-timeot": "60s"}))
     page = operator_client.post(create_url(environment) + "add-annotation/", data).content.decode()
     assert "did you mean nginx.org/proxy-read-timeout?" in page  # on the row, while the form is filled in
+    assert 'aria-describedby="id_annotations-0-key-warning"' in page and 'id="id_annotations-0-key-warning"' in page
     response = operator_client.post(create_url(environment), data)
     assert response.status_code == 302  # a warning, not an error
+
+
+def test_the_row_error_is_in_the_users_language(operator_client, environment):
+    data = route_data(tenant_gateway(environment), name="zh", **_rows(**{"nginx.org/proxy-read-timeout": "banana"}))
+    response = operator_client.post(create_url(environment), data, HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert "必须是时间" in response.content.decode()
+    page = operator_client.post(
+        create_url(environment) + "add-annotation/",
+        route_data(tenant_gateway(environment), **_rows(**{"nginx.org/lbmethod": "least_conn"})),
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    ).content.decode()
+    assert "NGINX Ingress Controller 不读取 nginx.org/lbmethod：您是想写 nginx.org/lb-method 吗？" in page
+
+
+def test_a_gateway_api_gateway_keeps_annotations_as_metadata_unchecked(operator_client, environment, gateway_api, kube):
+    gateway = gateway_api_gateway(environment, kube)
+    data = route_data(gateway, name="gw", **_rows(**{"nginx.org/proxy-read-timeout": "banana"}))
+    response = operator_client.post(create_url(environment), data)
+    assert response.status_code == 302, response.content.decode()[:2000]

@@ -573,10 +573,13 @@ class RouteEditor:
         class), for what is typed, bound or not."""
         on_ingress = self.gateway is not None and not self.gateway.is_gateway_api
         rows = self._rows_as_typed(self.annotations, ANNOTATION_FIELDS)
-        return [
-            (form, (annotation_values.unknown_key_warning(row["key"].strip()) or "") if on_ingress else "")
-            for form, row in zip(self.annotations.forms, rows, strict=True)
-        ]
+        shown = []
+        for form, row in zip(self.annotations.forms, rows, strict=True):
+            warning = (annotation_values.unknown_key_warning(row["key"].strip()) or "") if on_ingress else ""
+            if warning:  # read with the key's input (the template gives the warning this id)
+                form.fields["key"].widget.attrs["aria-describedby"] = f"{form['key'].auto_id}-warning"
+            shown.append((form, warning))
+        return shown
 
     def _annotation_dict(self) -> dict[str, str]:
         return {
