@@ -195,6 +195,8 @@ def test_keys_the_controller_does_not_check_pass_any_value():
         ("nginx.org/websocket-service", "nginx.org/websocket-services"),
         ("nginx.org/lbmethod", "nginx.org/lb-method"),
         ("nginx.org/zzzzzzzzzzzzzzzz", ""),
+        ("nginx.org/abc", ""),
+        ("nginx.org/max-body-size", "nginx.org/client-max-body-size"),
         ("nginx.org/lb-method", None),
         ("nginx.org/server-snippets", None),
         ("example.com/lb-methd", None),

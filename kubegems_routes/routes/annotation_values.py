@@ -580,8 +580,10 @@ def suggestion(key: str) -> str | None:
     """An unknown nginx.org/* key: the nearest known one (or None: a known key, another prefix, nothing near)."""
     if not key.startswith(PREFIX) or key in KNOWN:
         return None
-    near = difflib.get_close_matches(key, sorted(KNOWN), n=1, cutoff=0.6)
-    return near[0] if near else ""
+    # Compared without the shared prefix, which would make every key look near every other.
+    names = sorted(known.removeprefix(PREFIX) for known in KNOWN)
+    near = difflib.get_close_matches(key.removeprefix(PREFIX), names, n=1, cutoff=0.6)
+    return PREFIX + near[0] if near else ""
 
 
 def unknown_key_warning(key: str) -> str | None:
