@@ -314,15 +314,26 @@ def test_missing_tls_secret_shows_warnings_with_the_message_until_the_secret_exi
 
 
 def test_annotation_the_controller_refuses_shows_rejected_with_its_message(console: Console):
-    name, host, events = console.post_create(
-        "http", WEB, **{"annotations-0-key": "nginx.org/max-fails", "annotations-0-value": "lots"}
+    bad = {"annotations-0-key": "nginx.org/max-fails", "annotations-0-value": "lots"}
+    refused = console.client.post(
+        create_url(console.environment), console.form("bad", "bad." + DOMAIN, "http", WEB, **bad)
     )
+    assert refused.status_code == 200  # the form refuses what the controller would (annotation_values)
+    assert refused.context["editor"].annotations.forms[0].errors["value"]
+    # Set past the console (kubectl edit), the controller rejects the whole Ingress.
+    name, host = console.create("http", WEB)
+    events = Events(console.kube, console.namespace, name)
+    events.mark()
+    stored = console.kube.get_ingress(console.namespace, name)
+    stored["metadata"].setdefault("annotations", {})["nginx.org/max-fails"] = "lots"
+    console.kube.replace_ingress(console.namespace, name, stored)
     event = events.wait()
     assert (event["type"], event["reason"]) == ("Warning", "Rejected")
     detail, row = console.gateway_status(name)
     assert detail.startswith("rejected by the gateway") and "nginx.org/max-fails" in detail
     assert "rejected by the gateway" in row
-    assert http_get(console.address, host).status == 404  # nginx does not serve it
+    gone = eventually(lambda: _status(http_get(console.address, host), 404), timeout=3)
+    assert gone.status == 404  # nginx no longer serves it
 
 
 def _text(html: str) -> str:

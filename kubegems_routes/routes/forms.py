@@ -27,7 +27,7 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Service
 from kubegems_routes.lib.htmx import live
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
-from kubegems_routes.routes import manifest
+from kubegems_routes.routes import annotation_values, manifest
 from kubegems_routes.routes.models import PathType, Route, route_spec
 from kubegems_routes.routes.switch import switch_refusal
 from kubegems_routes.routes.tls import certificate_conflict
@@ -535,11 +535,51 @@ class RouteEditor:
         if switch is not None and not switch.confirmed and "switch_to" not in self.form.errors:
             self.form.add_error("switch_to", switch_refusal(switch.name, switch.old_kind, switch.new_kind))
             valid = False
+        if gateway is not None and not gateway.is_gateway_api and not self._annotation_values_valid(gateway):
+            valid = False
         size = sum(len(k) + len(v) for k, v in self._annotation_dict().items())
         if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))
             valid = False
         return valid
+
+    def _annotation_values_valid(self, gateway: Gateway) -> bool:
+        """Each nginx.org/* value as the controller checks it (annotation_values), the error on the row's value.
+        The gateway's defaults are not the user's input: they count as companions, never as errors here."""
+        mine = self._annotation_dict()
+        context = annotation_values.Context(
+            services=frozenset(
+                str(row.cleaned_data["service"])
+                for row in self.paths.forms
+                if getattr(row, "cleaned_data", {}).get("service")
+            ),
+            annotations={**gateway.annotation_dict(), **mine},
+            tls=manifest.needs_tls(str(self.form.cleaned_data.get("protocol") or "")),
+        )
+        valid = True
+        for form in self.annotations.forms:
+            key = getattr(form, "cleaned_data", {}).get("key")
+            if not key or "value" in form.errors:
+                continue
+            error = annotation_values.check(key, str(form.cleaned_data.get("value") or ""), context)
+            if error:
+                form.add_error("value", error)
+                valid = False
+        return valid
+
+    @property
+    def annotation_rows(self) -> list[tuple[AnnotationForm, str]]:
+        """Each annotation row with its warning (an nginx.org/* key the controller does not read, on an ingress
+        class), for what is typed, bound or not."""
+        on_ingress = self.gateway is not None and not self.gateway.is_gateway_api
+        rows = self._rows_as_typed(self.annotations, ANNOTATION_FIELDS)
+        shown = []
+        for form, row in zip(self.annotations.forms, rows, strict=True):
+            warning = (annotation_values.unknown_key_warning(row["key"].strip()) or "") if on_ingress else ""
+            if warning:  # read with the key's input (the template gives the warning this id)
+                form.fields["key"].widget.attrs["aria-describedby"] = f"{form['key'].auto_id}-warning"
+            shown.append((form, warning))
+        return shown
 
     def _annotation_dict(self) -> dict[str, str]:
         return {
