@@ -53,7 +53,7 @@ def test_reviewing_an_edit_shows_only_the_change_against_the_live_object(operato
     page = response.content.decode()
     assert "<html" not in page  # the form's body only, as a save's answer
     assert "-        path: /\n+        path: /shop" in page
-    assert f"Reviewed against version {before['metadata']['resourceVersion']}" in page
+    assert f"Reviewed against the object at resourceVersion {before['metadata']['resourceVersion']}" in page
     after = kube.get_ingress(environment.namespace, "shop")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert AuditEntry.objects.filter(action=AuditEntry.Action.UPDATE).count() == 0
