@@ -192,7 +192,10 @@ class PathForm(forms.Form):
             port_value = str(self._raw("port") or "")
             port_choices = [(str(p.port), p.label) for p in chosen.ports]
             if port_value and port_value not in {str(p.port) for p in chosen.ports}:
-                port_choices.append((port_value, port_value))
+                # A port kept by name (an imported route's): said as such, not as a second "http".
+                named = next((p for p in chosen.ports if p.name and p.name == port_value), None)
+                label = _("%(port)s, by name") % {"port": named.label} if named is not None else port_value
+                port_choices.append((port_value, label))
             self.fields["port"].widget = forms.Select(choices=port_choices)
 
     def _raw(self, name: str) -> object:
