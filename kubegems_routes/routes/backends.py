@@ -140,9 +140,23 @@ def route_health(backends: Iterable[manifest.Backend], reads: BackendReads) -> l
     return list(seen.values())
 
 
-def path_rows(paths: list[RoutePath], reads: BackendReads) -> list[tuple[RoutePath, BackendHealth]]:
-    """Each path of the detail page with its backend's health."""
-    return [(path, backend_health(path.service, path.port, reads)) for path in paths]
+@dataclass(frozen=True)
+class BackendRow:
+    """A path row of the detail page: its backend's health, and its share of the path's requests."""
+
+    path: RoutePath
+    health: BackendHealth
+    share: float | None = None  # a percentage, where several backends share the path by weight
+
+
+def path_rows(paths: list[RoutePath], reads: BackendReads, *, protocol: str = "") -> list[BackendRow]:
+    """Each path of the detail page with its backend's health; with ``protocol`` (a Gateway API route's), the
+    share of each backend of a path split by weight."""
+    shares = manifest.shares(protocol, tuple(p.backend() for p in paths)) if protocol else [None] * len(paths)
+    return [
+        BackendRow(path, backend_health(path.service, path.port, reads), share)
+        for path, share in zip(paths, shares, strict=True)
+    ]
 
 
 def list_warning(health: list[BackendHealth]) -> str:

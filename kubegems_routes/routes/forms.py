@@ -169,6 +169,18 @@ class PathForm(forms.Form):
     path_type = forms.ChoiceField(label=_("Path type"), choices=PathType.choices, initial=PathType.PREFIX)
     service = forms.CharField(label=_("Service"), max_length=63)
     port = forms.CharField(label=_("Port"), max_length=15, validators=[validate_port])
+    # Rows sharing a path split its requests by weight: Gateway API's backendRefs[].weight, within its bounds.
+    weight = forms.IntegerField(
+        label=_("Weight"),
+        required=False,
+        initial=manifest.DEFAULT_WEIGHT,
+        min_value=0,
+        max_value=manifest.MAX_WEIGHT,
+        error_messages={
+            key: _("A weight is a whole number from 0 to 1000000.") for key in ("invalid", "min_value", "max_value")
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
 
     def __init__(
         self, *args: Any, services: dict[str, Service] | None = None, action_url: str = "", **kwargs: Any
@@ -197,6 +209,10 @@ class PathForm(forms.Form):
                 label = _("%(port)s, by name") % {"port": named.label} if named is not None else port_value
                 port_choices.append((port_value, label))
             self.fields["port"].widget = forms.Select(choices=port_choices)
+
+    def clean_weight(self) -> int:
+        weight = self.cleaned_data.get("weight")
+        return manifest.DEFAULT_WEIGHT if weight is None else int(weight)
 
     def _raw(self, name: str) -> object:
         if self.is_bound:
@@ -242,14 +258,6 @@ class BasePathFormSet(BaseFormSet[PathForm]):
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         return {"services": self.services, "action_url": self.action_url}
-
-    def clean(self) -> None:
-        seen: set[tuple[str, str]] = set()
-        for form in self.forms:
-            key = (form.cleaned_data.get("path", ""), form.cleaned_data.get("path_type", ""))
-            if key in seen:
-                form.add_error("path", _("This path is already in the route."))
-            seen.add(key)
 
 
 class BaseAnnotationFormSet(BaseFormSet[AnnotationForm]):
@@ -337,7 +345,18 @@ def _backend(row: Mapping[str, Any]) -> manifest.Backend:
         path_type=str(row.get("path_type") or PathType.PREFIX.value),
         service=str(row.get("service") or ""),
         port=str(row.get("port") or ""),
+        weight=_weight(row.get("weight")),
     )
+
+
+def _weight(value: object) -> int:
+    """A row's weight: cleaned, or as typed (the preview shows the default for what is not a weight yet)."""
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    if text.isascii() and text.isdigit() and int(text) <= manifest.MAX_WEIGHT:
+        return int(text)
+    return manifest.DEFAULT_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -528,6 +547,8 @@ class RouteEditor:
                 if getattr(row, "cleaned_data", {}).get("path_type") not in (None, *manifest.GATEWAY_PATH_TYPES):
                     row.add_error("path_type", _("Gateway API gateways offer Prefix and Exact paths only."))
                     valid = False
+        if not self._shared_paths_valid(gateway):
+            valid = False
         host = self.form.cleaned_data.get("host")
         if host and gateway is not None and "host" not in self.form.errors:
             refusal = host_refusal(gateway, self.environment.project.tenant_id, host)
@@ -544,6 +565,66 @@ class RouteEditor:
         if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))
             valid = False
+        return valid
+
+    def _shared_paths_valid(self, gateway: Gateway | None) -> bool:
+        """Rows sharing a path. On a Gateway API gateway they are one rule whose Services split the path's
+        requests by weight: each Service and port once, and a weight above 0 for one of them at least. An
+        Ingress sends a path to one Service and has no weights. Each reason goes on the row's field."""
+        gateway_api = gateway is not None and gateway.is_gateway_api
+        # Rows whose path is not valid are left out: their own error says why.
+        rows = [form for form in self.paths.forms if {"path", "path_type"} <= set(getattr(form, "cleaned_data", {}))]
+        backends = tuple(_backend(form.cleaned_data) for form in rows)
+        # An Ingress's paths differ by path and path type, whatever the protocol.
+        protocol = str(self.form.cleaned_data.get("protocol") or self.protocol()) if gateway_api else manifest.HTTP
+        valid = True
+        for group in manifest.rule_rows(protocol, backends):
+            if not gateway_api:
+                for row in group[1:]:
+                    rows[row].add_error(
+                        "path",
+                        _(
+                            "This path is already in the route: an Ingress sends a path to one Service. Splitting "
+                            "a path between Services by weight needs a Gateway API gateway."
+                        ),
+                    )
+                    valid = False
+                continue
+            seen: set[tuple[str, str]] = set()
+            for row in group:
+                backend = backends[row]
+                if (backend.service, backend.port) in seen and "service" not in rows[row].errors:
+                    rows[row].add_error(
+                        "service",
+                        _("Service %(service)s port %(port)s already serves this path.")
+                        % {"service": backend.service, "port": backend.port},
+                    )
+                    valid = False
+                seen.add((backend.service, backend.port))
+            weighed = all("weight" not in rows[row].errors for row in group)
+            if weighed and not any(backends[row].weight for row in group):
+                rows[group[0]].add_error(
+                    "weight",
+                    _(
+                        "One backend of path %(path)s at least needs a weight above 0: with every weight 0 the "
+                        "gateway answers the path's requests with 500."
+                    )
+                    % {"path": backends[group[0]].path},
+                )
+                valid = False
+        if gateway is not None and not gateway_api:
+            for form in self.paths.forms:
+                weight = getattr(form, "cleaned_data", {}).get("weight", manifest.DEFAULT_WEIGHT)
+                if weight != manifest.DEFAULT_WEIGHT and "weight" not in form.errors:
+                    form.add_error(
+                        "weight",
+                        _(
+                            "Gateway %(gateway)s is an ingress class, and an Ingress has no backend weights: set 1, "
+                            "or choose a Gateway API gateway."
+                        )
+                        % {"gateway": gateway.name},
+                    )
+                    valid = False
         return valid
 
     def _annotation_values_valid(self, gateway: Gateway) -> bool:
@@ -569,6 +650,35 @@ class RouteEditor:
                 form.add_error("value", error)
                 valid = False
         return valid
+
+    # -- what the path rows show: weights, and another backend for a path ---------
+
+    @property
+    def weights_offered(self) -> bool:
+        """Rows sharing a path split its requests by weight: Gateway API gateways only."""
+        return self._on_gateway_api
+
+    @property
+    def weights_shown(self) -> bool:
+        """The weight column: offered, or shown where an ingress class refuses what was typed (a weight, a path
+        given twice) so the reason has its field."""
+        if self.weights_offered:
+            return True
+        rows = self._rows_as_typed(self.paths, PATH_FIELDS)
+        keys = [(row["path"], row["path_type"]) for row in rows]
+        return len(set(keys)) < len(keys) or any(row["weight"].strip() not in ("", "1") for row in rows)
+
+    @property
+    def path_rows(self) -> list[tuple[PathForm, str]]:
+        """Each path row with the path another backend can be added for after it: on a Gateway API gateway, the
+        last row of each path; '' elsewhere."""
+        rows = self._rows_as_typed(self.paths, PATH_FIELDS)
+        offer = [""] * len(rows)
+        if self.weights_offered:
+            backends = tuple(_backend(row) for row in rows)
+            for group in manifest.rule_rows(self.protocol(), backends):
+                offer[group[-1]] = rows[group[-1]]["path"] or "/"
+        return list(zip(self.paths.forms, offer, strict=True))
 
     @property
     def annotation_rows(self) -> list[tuple[AnnotationForm, str]]:

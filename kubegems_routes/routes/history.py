@@ -31,7 +31,8 @@ def values_of(route: Route) -> dict[str, Any]:
         "annotations": dict(route.annotations),
         "kept": dict(route.kept),
         "backends": [
-            {"path": b.path, "path_type": b.path_type, "service": b.service, "port": b.port} for b in route.backends()
+            {"path": b.path, "path_type": b.path_type, "service": b.service, "port": b.port, "weight": b.weight}
+            for b in route.backends()
         ],
     }
 

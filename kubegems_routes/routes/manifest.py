@@ -58,6 +58,10 @@ FORM_PATH_TYPES = {v: k for k, v in _GATEWAY_PATH_TYPES.items()}
 
 _DIGITS = re.compile(r"^[0-9]+$")
 
+# A backendRef's weight, as Gateway API's CRDs bound it; 1 is the API server's default.
+DEFAULT_WEIGHT = 1
+MAX_WEIGHT = 1_000_000
+
 
 def certificate_secret_name(route_name: str) -> str:
     """The Secret cert-manager writes a route's certificate into (and names its Certificate after).
@@ -82,6 +86,8 @@ class Backend:
     service: str
     port: str  # a number or a port name, as the user chose it
     path_type: str = "Prefix"
+    # Its share of its path's requests beside the path's other backends (Gateway API only; an Ingress has none).
+    weight: int = DEFAULT_WEIGHT
 
     def port_ref(self) -> dict[str, Any]:
         return {"number": int(self.port)} if _DIGITS.fullmatch(self.port) else {"name": self.port}
@@ -245,7 +251,7 @@ def _backend_ref(spec: RouteSpec, backend: Backend) -> dict[str, Any]:
         "kind": "Service",
         "name": backend.service,
         "port": backend_port_number(spec, backend),
-        "weight": 1,
+        "weight": backend.weight,
     }
 
 
@@ -287,12 +293,13 @@ def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
         body["hostnames"] = [spec.host]
     grpc = spec.protocol == GRPC
     rules = []
-    for backend in spec.backends:
+    for rows in rule_rows(spec.protocol, spec.backends):
+        first = spec.backends[rows[0]]
         rule: dict[str, Any] = {}
-        matches = _grpc_matches(backend) if grpc else [_http_match(backend)]
+        matches = _grpc_matches(first) if grpc else [_http_match(first)]
         if matches:
             rule["matches"] = matches
-        rule["backendRefs"] = [_backend_ref(spec, backend)]
+        rule["backendRefs"] = [_backend_ref(spec, spec.backends[row]) for row in rows]
         rules.append(rule)
     body["rules"] = rules
     return {
@@ -301,6 +308,33 @@ def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
         "metadata": _metadata(spec),
         "spec": body,
     }
+
+
+def rule_key(protocol: str, backend: Backend) -> tuple[str, str]:
+    """What makes rows one rule of an HTTPRoute or GRPCRoute: the same path and path type (a gRPC match has no
+    path type, so there the path alone)."""
+    return (backend.path, "" if protocol == GRPC else backend.path_type)
+
+
+def rule_rows(protocol: str, backends: tuple[Backend, ...]) -> list[list[int]]:
+    """The path rows (indexes) of each rule of a Gateway API route, in the order of each path's first row.
+
+    Rows sharing a path are one rule whose backendRefs split the path's requests by weight (a canary)."""
+    rules: dict[tuple[str, str], list[int]] = {}
+    for row, backend in enumerate(backends):
+        rules.setdefault(rule_key(protocol, backend), []).append(row)
+    return list(rules.values())
+
+
+def shares(protocol: str, backends: tuple[Backend, ...]) -> list[float | None]:
+    """Each row's percentage of its path's requests by weight; None for a path with one backend (all of it)."""
+    found: list[float | None] = [None] * len(backends)
+    for rows in rule_rows(protocol, backends):
+        total = sum(backends[row].weight for row in rows)
+        if len(rows) > 1:
+            for row in rows:
+                found[row] = 100.0 * backends[row].weight / total if total else 0.0
+    return found
 
 
 def parent_scopes(obj: dict[str, Any]) -> set[str]:
@@ -325,38 +359,46 @@ _CAUSE_FIELDS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^spec\.parentRefs"), "gateway"),
 )
 # spec.rules[1].matches[0].path.value, spec.rules[0].backendRefs[0].port (HTTPRoute, GRPCRoute)
-_RULE_CAUSE = re.compile(r"^spec\.rules\[(\d+)\](?:\.(\w+)(?:\[\d+\])?(?:\.(\w+))?)?")
+_RULE_CAUSE = re.compile(r"^spec\.rules\[(\d+)\](?:\.(\w+)(?:\[(\d+)\])?(?:\.(\w+))?)?")
 _PATH_CAUSE = re.compile(r"^spec\.rules\[\d+\]\.http\.paths\[(\d+)\]\.(\w+)(?:\.service\.(\w+))?")
 
 
-def route_field(field_path: str) -> tuple[str, int | None] | None:
-    """The route field (and path row) an Ingress field path concerns, or None."""
+def route_field(field_path: str, rules: list[list[int]] | None = None) -> tuple[str, int | None] | None:
+    """The route field (and path row) a field path of the route's object concerns, or None.
+
+    ``rules``: the path rows of each rule of an HTTPRoute or GRPCRoute (``rule_rows``); without it, rule i is
+    row i."""
     for pattern, name in _CAUSE_FIELDS:
         if pattern.match(field_path):
             return name, None
     match = _PATH_CAUSE.match(field_path)
     if match is None:
-        return _rule_field(field_path)
+        return _rule_field(field_path, rules)
     part, service_part = match.group(2), match.group(3)
     name = {"path": "path", "pathType": "path_type"}.get(part) or ("port" if service_part == "port" else "service")
     return name, int(match.group(1))
 
 
-def _rule_field(field_path: str) -> tuple[str, int | None] | None:
+def _rule_field(field_path: str, rules: list[list[int]] | None) -> tuple[str, int | None] | None:
     match = _RULE_CAUSE.match(field_path)
     if match is None:
         return None
-    row, part, sub = int(match.group(1)), match.group(2), match.group(3)
+    rule, part, sub = int(match.group(1)), match.group(2), match.group(4)
+    rows = rules[rule] if rules is not None and rule < len(rules) else [rule]
+    row = rows[0]
     if part == "backendRefs":
-        return ("port" if sub == "port" else "service"), row
+        ref = int(match.group(3) or 0)
+        row = rows[ref] if ref < len(rows) else row
+        return {"port": "port", "weight": "weight"}.get(sub or "", "service"), row
     if part == "matches" and sub == "path" and field_path.endswith(".type"):
         return "path_type", row
     return "path", row
 
 
 def access_urls(host: str, paths: list[str], tls: bool) -> list[str]:
+    """One URL per path (a path split between weighted backends is one URL)."""
     scheme = "https" if tls else "http"
-    return [f"{scheme}://{host}{path}" for path in paths]
+    return [f"{scheme}://{host}{path}" for path in dict.fromkeys(paths)]
 
 
 # libyaml's emitter when PyYAML was built with it: several times faster.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -203,6 +204,10 @@ class RoutePath(models.Model):
     path_type = models.CharField(_("path type"), max_length=32, choices=PathType.choices, default=PathType.PREFIX)
     service = models.CharField(_("service"), max_length=63)
     port = models.CharField(_("port"), max_length=15, validators=[validate_port])
+    # Rows sharing a path split its requests by weight (Gateway API backendRefs[].weight).
+    weight = models.PositiveIntegerField(
+        _("weight"), default=manifest.DEFAULT_WEIGHT, validators=[MaxValueValidator(manifest.MAX_WEIGHT)]
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -221,10 +226,13 @@ class RoutePath(models.Model):
             path_type=backend.path_type,
             service=backend.service,
             port=backend.port,
+            weight=backend.weight,
         )
 
     def backend(self) -> manifest.Backend:
-        return manifest.Backend(path=self.path, path_type=self.path_type, service=self.service, port=self.port)
+        return manifest.Backend(
+            path=self.path, path_type=self.path_type, service=self.service, port=self.port, weight=self.weight
+        )
 
 
 def route_spec(

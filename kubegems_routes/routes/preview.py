@@ -19,6 +19,22 @@ _UPGRADED = frozenset({manifest.WS, manifest.WSS, manifest.GRPC})
 
 
 @dataclass(frozen=True)
+class Share:
+    """One backend of a path split between several, and its part of the path's requests."""
+
+    service: str
+    port: str
+    weight: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class Split:
+    path: str
+    shares: tuple[Share, ...]
+
+
+@dataclass(frozen=True)
 class Preview:
     suggested_host: str  # carried in the form, so the host previewed for an empty Host is the one saved
     kind: str = "Ingress"
@@ -27,6 +43,7 @@ class Preview:
     no_annotation_needed: bool = False  # Gateway API: the protocol needs no annotation there
     effective_annotations: dict[str, str] = field(default_factory=dict)
     yaml: str = ""
+    splits: tuple[Split, ...] = ()  # Gateway API: the paths whose requests several backends share by weight
 
 
 def preview(editor: RouteEditor, suggested_host: str) -> Preview:
@@ -62,4 +79,20 @@ def preview(editor: RouteEditor, suggested_host: str) -> Preview:
         no_annotation_needed=spec.parent is not None and spec.protocol in _UPGRADED,
         effective_annotations=manifest.effective_annotations(spec),
         yaml=manifest.to_yaml(body) if body else "",
+        splits=splits(spec) if spec.parent is not None else (),
     )
+
+
+def splits(spec: manifest.RouteSpec) -> tuple[Split, ...]:
+    """Each path whose requests several backends share, with each backend's percentage."""
+    percents = manifest.shares(spec.protocol, spec.backends)
+    found = []
+    for rows in manifest.rule_rows(spec.protocol, spec.backends):
+        if len(rows) < 2:
+            continue
+        shares = tuple(
+            Share(spec.backends[row].service, spec.backends[row].port, spec.backends[row].weight, percents[row] or 0.0)
+            for row in rows
+        )
+        found.append(Split(spec.backends[rows[0]].path, shares))
+    return tuple(found)

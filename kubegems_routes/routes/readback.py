@@ -124,11 +124,24 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
     if len(hostnames) != 1:
         raise NotImportable(_("A route has exactly one host; this one has %(n)s.") % {"n": len(hostnames)})
     backends: list[manifest.Backend] = []
+    paths: set[tuple[str, str]] = set()
     for i, rule in enumerate(spec.get("rules") or []):
         _refuse_unknown(rule, {"matches", "backendRefs"}, f"spec.rules[{i}]")
-        service, port = _service_ref(rule.get("backendRefs") or [], namespace, f"spec.rules[{i}].backendRefs[0]")
+        refs = _service_refs(rule.get("backendRefs") or [], namespace, f"spec.rules[{i}].backendRefs")
         for path, path_type in _rule_paths(kind, rule.get("matches") or [], f"spec.rules[{i}].matches"):
-            backends.append(manifest.Backend(path=path, path_type=path_type, service=service, port=port))
+            # A path row per backendRef: rows sharing a path are one rule again when the route is built.
+            rows = [
+                manifest.Backend(path=path, path_type=path_type, service=service, port=port, weight=weight)
+                for service, port, weight in refs
+            ]
+            key = manifest.rule_key(protocol, rows[0])
+            if key in paths:
+                raise NotImportable(
+                    _("Path %(path)s is matched by more than one rule; a route sends each path to one set of backends.")
+                    % {"path": path}
+                )
+            paths.add(key)
+            backends += rows
     if not backends:
         raise NotImportable(_("It has no rules."))
     annotations = drift.managed_view(obj)["annotations"]
@@ -195,23 +208,26 @@ def _gateway_protocol(kind: str, gateway: Gateway, section: str, current: Route 
     return fitting[0]
 
 
-def _service_ref(refs: list[Manifest], namespace: str, where: str) -> tuple[str, str]:
-    """The only backendRef of a rule: a Service of the route's namespace, by port number."""
-    if len(refs) != 1:
-        raise NotImportable(
-            _("Each rule of a route sends to exactly one Service; one has %(n)s backendRefs.") % {"n": len(refs)}
-        )
-    ref = refs[0]
-    _refuse_unknown(ref, {"group", "kind", "name", "namespace", "port", "weight"}, where)
-    if ref.get("group", "") != "" or ref.get("kind", "Service") != "Service":
-        raise NotImportable(_("Only Service backends can be imported."))
-    if (ref.get("namespace") or namespace) != namespace:
-        raise NotImportable(_("Its backend is a Service of another namespace."))
-    if ref.get("weight", 1) != 1:
-        raise NotImportable(_("The route form cannot express a backend's weight."))
-    if ref.get("port") is None:
-        raise NotImportable(_("Its backend has no port."))
-    return str(ref.get("name", "")), str(ref["port"])
+def _service_refs(refs: list[Manifest], namespace: str, where: str) -> list[tuple[str, str, int]]:
+    """(Service, port number, weight) of each backendRef of a rule: Services of the route's namespace."""
+    if not refs:
+        raise NotImportable(_("A rule of it has no backend."))
+    found: list[tuple[str, str, int]] = []
+    for i, ref in enumerate(refs):
+        _refuse_unknown(ref, {"group", "kind", "name", "namespace", "port", "weight"}, f"{where}[{i}]")
+        if ref.get("group", "") != "" or ref.get("kind", "Service") != "Service":
+            raise NotImportable(_("Only Service backends can be imported."))
+        if (ref.get("namespace") or namespace) != namespace:
+            raise NotImportable(_("Its backend is a Service of another namespace."))
+        if ref.get("port") is None:
+            raise NotImportable(_("Its backend has no port."))
+        service, port = str(ref.get("name", "")), str(ref["port"])
+        if any((service, port) == (s, p) for s, p, _w in found):
+            raise NotImportable(
+                _("Service %(service)s port %(port)s is named twice in one rule.") % {"service": service, "port": port}
+            )
+        found.append((service, port, int(ref.get("weight", manifest.DEFAULT_WEIGHT))))
+    return found
 
 
 def _rule_paths(kind: str, matches: list[Manifest], where: str) -> list[tuple[str, str]]:

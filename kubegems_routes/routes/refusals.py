@@ -51,8 +51,11 @@ def save_refusal(
     namespace: str,
     backends: tuple[manifest.Backend, ...],
     stale_diff: Callable[[], str],
+    protocol: str = "",
 ) -> RouteError:
-    """What a failed save tells the user; ``stale_diff`` reads how the object differs now (on a conflict only)."""
+    """What a failed save tells the user; ``stale_diff`` reads how the object differs now (on a conflict only).
+
+    ``protocol`` says which path rows make each rule of a Gateway API object, so a cause lands on its row."""
     if isinstance(exc, manifest.UnresolvedPort):
         return unresolved_port(exc, backends)
     if isinstance(exc, IntegrityError):
@@ -76,12 +79,13 @@ def save_refusal(
             _("The route's Ingress no longer exists in the cluster, so nothing was saved. Re-apply the route first.")
         )
     if isinstance(exc, Invalid):
+        rules = manifest.rule_rows(protocol, backends)
         return RefusedByCluster(
             _("The cluster refused the route: %(msg)s") % {"msg": exc.message},
             on_fields=[
                 FieldProblem(found[0], cause.message or exc.message, found[1])
                 for cause in exc.causes
-                if (found := manifest.route_field(cause.field)) is not None
+                if (found := manifest.route_field(cause.field, rules)) is not None
             ],
         )
     if isinstance(exc, Forbidden):

@@ -95,6 +95,8 @@ def _form_data(values: dict[str, Any], resource_version: str, kind: str) -> Quer
     for i, backend in enumerate(backends):
         for key in ("path", "path_type", "service", "port"):
             data[f"paths-{i}-{key}"] = str(backend.get(key, ""))
+        # Versions recorded before weights existed had none: the default.
+        data[f"paths-{i}-weight"] = str(backend.get("weight", manifest.DEFAULT_WEIGHT))
     for i, (key, value) in enumerate(annotations):
         data[f"annotations-{i}-key"] = str(key)
         data[f"annotations-{i}-value"] = str(value)

@@ -72,6 +72,7 @@ def review_route(route: Route, values: RouteValues, *, suggested_host: str = "",
             name=route.name,
             namespace=namespace,
             backends=values.backends,
+            protocol=values.protocol,
             stale_diff=lambda: _now(client, values.kind, namespace, route.name, body),
         ) from exc
     return Review(

@@ -205,6 +205,7 @@ class _Save:
             name=self.route.name,
             namespace=self.namespace,
             backends=self.values.backends,
+            protocol=self.values.protocol,
             stale_diff=lambda: _stale_diff(self.client, self.namespace, self.route.name, self.body),
         )
 

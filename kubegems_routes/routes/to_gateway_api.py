@@ -94,7 +94,13 @@ def _headers(value: str) -> list[dict[str, str]] | None:
 
 
 def _rules_for(body: dict[str, Any], backends: tuple[manifest.Backend, ...], service: str) -> list[dict[str, Any]]:
-    return [rule for rule, backend in zip(body["rules"], backends, strict=True) if backend.service == service]
+    """The HTTPRoute's rules that send to ``service`` (a rule per path: its rows share it)."""
+    rules = manifest.rule_rows(manifest.HTTP, backends)
+    return [
+        rule
+        for rule, rows in zip(body["rules"], rules, strict=True)
+        if any(backends[row].service == service for row in rows)
+    ]
 
 
 def _carry(key: str, value: str, kind: str, body: dict[str, Any], backends: tuple[manifest.Backend, ...]) -> Carried:

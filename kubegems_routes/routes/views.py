@@ -57,7 +57,7 @@ from kubegems_routes.routes.ports import (
     route_port_numbers,
     service_port_numbers,
 )
-from kubegems_routes.routes.preview import preview
+from kubegems_routes.routes.preview import preview, splits
 from kubegems_routes.routes.probing import TooManyTests, probe_route
 from kubegems_routes.routes.reach import reach
 from kubegems_routes.routes.refusals import port_message
@@ -461,6 +461,17 @@ def _add_path(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Ch
     return _Change("paths", focus=f"id_paths-{len(state.paths) - 1}-path")
 
 
+def _add_backend(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
+    """Another Service for a path (a canary): a row after the posted one (its path's last), with its path and
+    path type; the rows then split the path's requests by weight."""
+    row = _posted_row(data, state.paths)
+    if len(state.paths) >= MAX_PATHS:
+        return _Change("paths")
+    shared = {f: state.paths[row][f] for f in ("path", "path_type")}
+    state.paths.insert(row + 1, {**new_row(PathForm), **shared})
+    return _Change("paths", focus=f"id_paths-{row + 1}-service")
+
+
 def _remove_path(state: FormState, data: QueryDict, gateways: list[Gateway]) -> _Change:
     row = _posted_row(data, state.paths)
     if len(state.paths) > 1:
@@ -501,6 +512,7 @@ FORM_CHANGES: dict[str, Callable[[FormState, QueryDict, list[Gateway]], _Change]
     "gateway": _gateway_changed,
     "random-host": _random_host,
     "add-path": _add_path,
+    "add-backend": _add_backend,
     "remove-path": _remove_path,
     "add-annotation": _add_annotation,
     "remove-annotation": _remove_annotation,
@@ -620,6 +632,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
     access = reach(route, ingress)
     backends = read_backends(environment) if unresolved_port or not cluster_error else BackendReads(None, None)
     health = route_health((p.backend() for p in paths), backends)
+    backend_rows = path_rows(paths, backends, protocol=route.protocol if kind != "Ingress" else "")
     dns = check_route(route, access.address)
     tls = tls_state(secrets, route.tls_secret, route.host, certificate=route.uses_certificate)
     why = findings(Facts(route, kind, sync, status, health, dns, tls, environment.can_write))
@@ -630,7 +643,9 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "environment": environment,
             "route": route,
             "paths": paths,
-            "backend_rows": path_rows(paths, backends),
+            "backend_rows": backend_rows,
+            "backend_split": any(row.share is not None for row in backend_rows),
+            "splits": splits(route.spec()) if kind != "Ingress" else (),
             "backend_health": health,
             "kind": kind,
             "ingress": ingress,
