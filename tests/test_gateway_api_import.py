@@ -208,11 +208,14 @@ _REFUSED = {
         },
         "not RegularExpression",
     ),
-    "two backends": (
-        {"rules": [{"backendRefs": [_backend("web", 80), _backend("api", 8080)]}]},
-        "exactly one Service",
+    "a path in two rules": (
+        {"rules": [{"backendRefs": [_backend("web", 80)]}, {"backendRefs": [_backend("api", 8080)]}]},
+        "Path / is matched by more than one rule",
     ),
-    "a weight": ({"rules": [{"backendRefs": [{**_backend("web", 80), "weight": 5}]}]}, "weight"),
+    "a Service twice in a rule": (
+        {"rules": [{"backendRefs": [_backend("web", 80), {**_backend("web", 80), "weight": 3}]}]},
+        "Service web port 80 is named twice in one rule",
+    ),
     "another Gateway": (
         {"parentRefs": [{"namespace": "platform", "name": "someone-elses"}]},
         "is not a gateway of this",
