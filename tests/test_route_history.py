@@ -47,7 +47,9 @@ def test_every_save_is_a_version_with_who_and_what_changed(operator_client, oper
     v1, v2 = _versions(route)
     assert (v1.number, v1.action, v1.user) == (1, AuditEntry.Action.CREATE, operator)
     assert (v2.number, v2.action) == (2, AuditEntry.Action.UPDATE)
-    assert v2.values["backends"] == [{"path": "/shop", "path_type": "Prefix", "service": "web", "port": "80"}]
+    assert v2.values["backends"] == [
+        {"path": "/shop", "path_type": "Prefix", "service": "web", "port": "80", "weight": 1}
+    ]
     page = operator_client.get(_history_url(environment)).content.decode()
     assert 'id="version-2"' in page and 'id="version-1"' in page
     assert "-        path: /\n+        path: /shop" in page
