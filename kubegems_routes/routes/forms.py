@@ -179,7 +179,7 @@ class PathForm(forms.Form):
         error_messages={
             key: _("A weight is a whole number from 0 to 1000000.") for key in ("invalid", "min_value", "max_value")
         },
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": str(manifest.DEFAULT_WEIGHT)}),
     )
 
     def __init__(
@@ -319,7 +319,8 @@ class FormState:
     def from_data(cls, data: Mapping[str, str]) -> FormState:
         return cls(
             {name: data.get(name, "") for name in RouteForm.base_fields if name in data},
-            _rows(data, "paths", PATH_FIELDS, MAX_PATHS),
+            # The weight is posted only where the gateway offers it: elsewhere it is the default.
+            _rows(data, "paths", PATH_FIELDS, MAX_PATHS, {"weight": str(manifest.DEFAULT_WEIGHT)}),
             _rows(data, "annotations", ANNOTATION_FIELDS, MAX_ANNOTATIONS),
         )
 
@@ -331,12 +332,16 @@ class FormState:
         return cls(paths=paths, annotations=[{"key": k, "value": v} for k, v in route.annotations.items()])
 
 
-def _rows(data: Mapping[str, str], prefix: str, fields: list[str], limit: int) -> list[dict[str, str]]:
+def _rows(
+    data: Mapping[str, str], prefix: str, fields: list[str], limit: int, unposted: Mapping[str, str] | None = None
+) -> list[dict[str, str]]:
+    """The posted rows; a field not posted at all is ``unposted``'s value for it, else empty."""
     try:
         total = min(int(data.get(f"{prefix}-TOTAL_FORMS", "0")), limit)
     except ValueError:
         total = 0
-    return [{f: data.get(f"{prefix}-{i}-{f}", "") for f in fields} for i in range(total)]
+    missing = unposted or {}
+    return [{f: data.get(f"{prefix}-{i}-{f}", missing.get(f, "")) for f in fields} for i in range(total)]
 
 
 def _backend(row: Mapping[str, Any]) -> manifest.Backend:

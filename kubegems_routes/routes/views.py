@@ -644,7 +644,6 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "route": route,
             "paths": paths,
             "backend_rows": backend_rows,
-            "backend_split": any(row.share is not None for row in backend_rows),
             "splits": splits(route.spec()) if kind != "Ingress" else (),
             "backend_health": health,
             "kind": kind,
