@@ -79,7 +79,7 @@ def test_random_host_button_fills_the_host(operator_client, environment):
     assert re.search(r'name="host" value="[a-z]{5}\.acme\.example\.com"', body)
 
 
-@pytest.mark.parametrize("action", ["random-host", "add-path", "add-annotation", "service"])
+@pytest.mark.parametrize("action", ["random-host", "add-path", "add-backend", "add-annotation", "service"])
 def test_an_action_htmx_posts_for_the_whole_form_answers_the_whole_form(operator_client, environment, action):
     """A button htmx has not wired up yet (swapped in a moment ago, before it settled) submits the form:
     htmx posts it to the button's formaction and swaps the answer into the form's own target. A fragment
@@ -316,4 +316,5 @@ def test_every_error_comes_in_one_round(operator_client, environment):
 def test_a_form_action_on_a_row_that_does_not_exist_is_404(operator_client, environment):
     data = route_data(tenant_gateway(environment), row="7")
     assert operator_client.post(action_url(environment, "remove-path"), data, **HX).status_code == 404
+    assert operator_client.post(action_url(environment, "add-backend"), data, **HX).status_code == 404
     assert operator_client.post(action_url(environment, "nonsense"), data, **HX).status_code == 404
