@@ -460,3 +460,12 @@ def test_the_paths_follow_the_gateway_weights_only_on_gateway_api(operator_clien
         'name="paths-0-weight" value="90"'
         in operator_client.post(action_url(environment, "paths"), data, **HX).content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_the_edit_form_shows_and_previews_a_zero_weight_as_stored(operator_client, environment, edge, canary_service):
+    operator_client.post(create_url(environment), _canary(edge, web="100", canary="0"))
+    page = operator_client.get(reverse("routes:edit", args=[environment.pk, "shop"]))
+    body = page.content.decode()
+    assert 'name="paths-1-weight" value="0"' in body
+    assert "web:80 100 %</span>" in body and "web-canary:80 0 %</span>" in body

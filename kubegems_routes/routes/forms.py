@@ -354,6 +354,10 @@ def _backend(row: Mapping[str, Any]) -> manifest.Backend:
     )
 
 
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def _weight(value: object) -> int:
     """A row's weight: cleaned, or as typed (the preview shows the default for what is not a weight yet)."""
     if isinstance(value, int):
@@ -497,7 +501,8 @@ class RouteEditor:
     def _rows_as_typed(self, formset: BaseFormSet[Any], fields: Sequence[str]) -> list[dict[str, str]]:
         if formset.is_bound:
             return [{f: str(form.data.get(form.add_prefix(f), "") or "") for f in fields} for form in formset.forms]
-        return [{f: str(form.initial.get(f, "") or "") for f in fields} for form in formset.forms]
+        # A weight of 0 is a value, not an empty field.
+        return [{f: _text(form.initial.get(f)) for f in fields} for form in formset.forms]
 
     def preview_spec(self, host: str = "") -> manifest.RouteSpec | None:
         """The Ingress as typed so far; an empty host shows ``host``, the one saving will use."""
