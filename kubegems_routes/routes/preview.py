@@ -79,20 +79,19 @@ def preview(editor: RouteEditor, suggested_host: str) -> Preview:
         no_annotation_needed=spec.parent is not None and spec.protocol in _UPGRADED,
         effective_annotations=manifest.effective_annotations(spec),
         yaml=manifest.to_yaml(body) if body else "",
-        splits=splits(spec) if spec.parent is not None else (),
+        splits=splits(spec.protocol, spec.backends) if spec.parent is not None else (),
     )
 
 
-def splits(spec: manifest.RouteSpec) -> tuple[Split, ...]:
-    """Each path whose requests several backends share, with each backend's percentage."""
-    percents = manifest.shares(spec.protocol, spec.backends)
+def splits(protocol: str, backends: tuple[manifest.Backend, ...]) -> tuple[Split, ...]:
+    """Each path of a Gateway API route whose requests several backends share, with each one's percentage."""
+    percents = manifest.shares(protocol, backends)
     found = []
-    for rows in manifest.rule_rows(spec.protocol, spec.backends):
+    for rows in manifest.rule_rows(protocol, backends):
         if len(rows) < 2:
             continue
         shares = tuple(
-            Share(spec.backends[row].service, spec.backends[row].port, spec.backends[row].weight, percents[row] or 0.0)
-            for row in rows
+            Share(backends[row].service, backends[row].port, backends[row].weight, percents[row] or 0.0) for row in rows
         )
-        found.append(Split(spec.backends[rows[0]].path, shares))
+        found.append(Split(backends[rows[0]].path, shares))
     return tuple(found)

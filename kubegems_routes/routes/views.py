@@ -644,7 +644,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
             "route": route,
             "paths": paths,
             "backend_rows": backend_rows,
-            "splits": splits(route.spec()) if kind != "Ingress" else (),
+            "splits": splits(route.protocol, tuple(p.backend() for p in paths)) if kind != "Ingress" else (),
             "backend_health": health,
             "kind": kind,
             "ingress": ingress,
