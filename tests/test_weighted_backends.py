@@ -469,3 +469,22 @@ def test_the_edit_form_shows_and_previews_a_zero_weight_as_stored(operator_clien
     body = page.content.decode()
     assert 'name="paths-1-weight" value="0"' in body
     assert "web:80 100 %</span>" in body and "web-canary:80 0 %</span>" in body
+
+
+@pytest.mark.django_db
+def test_a_backend_weighted_0_is_no_failing_backend_but_its_row_says_its_endpoints(
+    operator_client, environment, edge, canary_service, kube
+):
+    operator_client.post(create_url(environment), _canary(edge, web="100", canary="0"))
+    put_endpoint_slice(kube, environment.namespace, "web", ready=1)
+    page = operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"]))
+    # It gets no request: the findings and the list say nothing of it...
+    assert [(h.service, h.state) for h in page.context["backend_health"]] == [("web", "ready")]
+    assert [f.what for f in page.context["why"] if f.cause == "backend"] == []
+    listing = operator_client.get(reverse("routes:list", args=[environment.pk]))
+    assert [r.backend_warning for r in listing.context["page"].object_list] == [""]
+    # ...and its row still shows that it has no ready endpoint, should its weight be raised.
+    assert [(r.path.service, r.share, r.health.state) for r in page.context["backend_rows"]] == [
+        ("web", 100.0, "ready"),
+        ("web-canary", 0.0, "none-ready"),
+    ]

@@ -131,11 +131,13 @@ def backend_health(service_name: str, port: str, reads: BackendReads) -> Backend
 
 
 def route_health(backends: Iterable[manifest.Backend], reads: BackendReads) -> list[BackendHealth]:
-    """One entry per distinct (Service, port) of the route, in the order of its paths."""
+    """One entry per distinct (Service, port) the route sends requests to, in the order of its paths.
+
+    A backend weighted 0 (beside another of its path) is sent none: it is not among them."""
     seen: dict[tuple[str, str], BackendHealth] = {}
     for backend in backends:
         key = (backend.service, backend.port)
-        if key not in seen:
+        if key not in seen and backend.weight:
             seen[key] = backend_health(backend.service, backend.port, reads)
     return list(seen.values())
 
