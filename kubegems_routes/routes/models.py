@@ -278,6 +278,8 @@ class AuditEntry(models.Model):
         TEST = "test", _("tested through its gateway")
         REVERT = "revert", _("reverted to an earlier version")
         MOVE = "move", _("moved to Gateway API")
+        # Only a version: the first one of a route that existed before versions were recorded.
+        RECORDED = "recorded", _("recorded when history began")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")
