@@ -20,6 +20,7 @@ urlpatterns = [
     path("<str:name>/test/", views.route_test, name="test"),
     path("<str:name>/gateway-api/", views.route_as_gateway_api, name="as-gateway-api"),
     path("<str:name>/gateway-api/move/", views.route_move, name="move"),
+    path("<str:name>/gateway-api/move/status/", views.route_move_status, name="move-status"),
     path("<str:name>/history/", history_views.route_history, name="history"),
     path("<str:name>/history/<int:number>/revert/", history_views.route_revert, name="revert"),
 ]
