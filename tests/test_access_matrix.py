@@ -21,6 +21,9 @@ MATRIX = {
     # Without a Gateway API gateway to move to (the route's own is an NGINX one), the operator's move is a 400;
     # tests/test_route_move.py moves one.
     ("move", "POST"): (302, 404, 403, 400),
+    # No move under way: the operator is sent to the route's page.
+    ("move-status", "GET"): (302, 404, 403, 302),
+    ("move-status", "POST"): (302, 404, 403, 302),
     ("create", "GET"): (302, 404, 403, 200),
     ("create", "POST"): (302, 404, 403, 302),
     ("edit", "GET"): (302, 404, 403, 200),
@@ -51,6 +54,7 @@ def _url(name, environment):
         "detail": reverse("routes:detail", args=[env, "shop"]),
         "as-gateway-api": reverse("routes:as-gateway-api", args=[env, "shop"]),
         "move": reverse("routes:move", args=[env, "shop"]),
+        "move-status": reverse("routes:move-status", args=[env, "shop"]),
         "create": create_url(environment),
         "edit": reverse("routes:edit", args=[env, "shop"]),
         "delete": reverse("routes:delete", args=[env, "shop"]),
