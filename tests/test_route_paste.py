@@ -81,6 +81,7 @@ def _state(response) -> FormState:
         ("kind: Ingress\nmetadata:\n  name: [shop\n", "not valid YAML (line 4, column 1)"),
         ("kind: Ingress\nspec:\n\trules: []\n", "not valid YAML (line 3, column 1)"),
         ("a: &rows [1, 2]\nb: *rows\n", "Anchors and aliases (& and *) are not read here (line 2, column 4)"),
+        ("a: " + "[" * 5000 + "]" * 5000, "Values are nested more than 50 levels deep (line 1, column 53)"),
         ("kind: Ingress\n---\nkind: Service\n", "This text holds 2 documents"),
         ("- kind: Ingress\n", "This is not a Kubernetes object"),
         ("# only a comment\n", "There is no object in this text."),

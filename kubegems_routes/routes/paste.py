@@ -34,6 +34,7 @@ from kubegems_routes.routes.values import RouteValues
 from kubegems_routes.tenancy.models import Environment
 
 MAX_CHARS = 512 * 1024
+MAX_DEPTH = 50  # a route object nests about 12 levels deep
 INGRESS_VERSION = "networking.k8s.io/v1"
 # Metadata the API server sets: read back from a cluster object, meaningless for a new one.
 SERVER_METADATA = frozenset(
@@ -89,14 +90,27 @@ class _AliasFound(yaml.MarkedYAMLError):
     pass
 
 
+class _TooDeep(yaml.MarkedYAMLError):
+    pass
+
+
 class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader without aliases (a few lines of anchors can stand for millions of nodes), and
-    with timestamps read as strings, as Kubernetes reads them."""
+    with timestamps read as strings, as Kubernetes reads them. Nesting is bounded: the composer recurses, and
+    a few thousand brackets would exhaust Python's stack."""
+
+    depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             raise _AliasFound(None, None, "alias", self.peek_event().start_mark)
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise _TooDeep(None, None, "depth", self.peek_event().start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_timestamp(self, node: yaml.Node) -> str:
         return str(self.construct_scalar(node))  # type: ignore[arg-type]  # a timestamp is a scalar node
@@ -116,6 +130,11 @@ def load(text: str) -> Manifest:
                 "write the values out."
             )
             % _where(exc)
+        ) from exc
+    except _TooDeep as exc:
+        raise Refused(
+            _("Values are nested more than %(max)s levels deep (line %(line)s, column %(column)s): no route is.")
+            % {**_where(exc), "max": MAX_DEPTH}
         ) from exc
     except yaml.MarkedYAMLError as exc:
         raise Refused(
