@@ -301,6 +301,13 @@ def test_each_refusal_lands_on_the_paste_field_and_the_form_keeps_what_was_typed
     assert not Route.objects.filter(environment=environment).exists()
 
 
+def test_what_a_refusal_repeats_of_the_paste_is_escaped(operator_client, environment):
+    response = _paste(operator_client, environment, "kind: <script>alert(1)</script>\n")
+    assert "<script>alert(1)</script> is not a route" in _paste_error(response)
+    page = response.content.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; is not a route" in page
+
+
 def test_an_empty_paste_is_asked_for(operator_client, environment):
     assert _paste_error(_paste(operator_client, environment, "")) == "This field is required."
 

@@ -120,3 +120,12 @@ def test_a_pasted_manifest_fills_the_form_and_a_download_gives_it_back(
     assert drift.managed_view(downloaded) == drift.managed_view(live)
     p.check_accessibility()
     p.shot("saved")
+
+    p.page.goto(f"/workbench/environments/{environment.pk}/routes/pasted/history/")
+    with p.page.expect_download() as download:
+        p.page.click("#version-1 a[download]")
+    assert download.value.suggested_filename == "pasted-v1.yaml"
+    version = yaml.safe_load(open(download.value.path(), encoding="utf-8").read())
+    assert drift.managed_view(version) == drift.managed_view(live)
+    p.check_accessibility()
+    p.shot("history")
