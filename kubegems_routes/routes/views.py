@@ -51,6 +51,7 @@ from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status,
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import Route, RouteMove
 from kubegems_routes.routes.move import Progress, State, advance, move_route
+from kubegems_routes.routes.paste import Pasted, PasteForm
 from kubegems_routes.routes.ports import (
     needs_port_numbers,
     numbers_of,
@@ -292,6 +293,8 @@ class _FormPage:
             # Built only where it is shown (the whole page, the preview part): it may read the Services.
             "preview": SimpleLazyObject(lambda: preview(editor, suggested_host)),
             "section": "routes",
+            # The create form's "paste a manifest" (views._paste fills the form from it).
+            "paste": None if self.route.pk else PasteForm(environment=self.environment),
             **extra,
         }
 
@@ -561,7 +564,25 @@ def route_create(request: AuthenticatedHttpRequest, environment_id: int) -> Http
 @require_POST
 def route_create_action(request: AuthenticatedHttpRequest, environment_id: int, action: str) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id, write=True)
+    if action == "paste":
+        return _paste(request, _FormPage.of(environment, None))
     return _form_action(request, _FormPage.of(environment, None), action)
+
+
+def _paste(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
+    """The create form filled from a pasted manifest, nothing saved; or, refused, the reason on the paste field
+    and the form as it was posted (htmx includes it; without JavaScript only the paste is posted)."""
+    paste = PasteForm(request.POST, environment=page.environment)
+    pasted: Pasted | None = paste.cleaned_data["manifest"] if paste.is_valid() else None
+    state = pasted.state() if pasted is not None else FormState.from_data(request.POST)
+    services, services_error = _services(page.environment)
+    editor = page.editor(state=state, services=services)
+    if pasted is None:
+        paste.fields["manifest"].widget.attrs["autofocus"] = True
+    context = page.context(
+        editor, request.POST.get("suggested_host", ""), services_error=services_error, paste=paste, pasted=pasted
+    )
+    return render(request, f"{FORM_TEMPLATE}#editor" if wants_fragment(request) else FORM_TEMPLATE, context)
 
 
 @login_required
