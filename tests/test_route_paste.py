@@ -338,7 +338,7 @@ def test_each_refusal_lands_on_the_paste_field_and_the_form_keeps_what_was_typed
         ),
         _ingress_text(environment.namespace, gateway.ingress_class).replace(
             "name: legacy", "name: legacy\n  annotations: {nginx.org/proxy-read-timeout: 30}"
-        ): ("The value of annotation nginx.org/proxy-read-timeout is not a string: quote it"),
+        ): "metadata.annotations.nginx.org/proxy-read-timeout must be a string: quote it.",
     }
     typed = route_data(gateway, name="typed", host="typed.acme.example.com")
     for text, said in cases.items():

@@ -184,7 +184,6 @@ def read(text: str, environment: Environment) -> Pasted:
     except shapes.WrongType as exc:
         raise Refused(str(exc)) from exc
     metadata = obj.get("metadata") or {}
-    _refuse_non_strings(metadata.get("annotations") or {})
     notes = []
     namespace = metadata.get("namespace")
     if namespace and namespace != environment.namespace:
@@ -217,7 +216,7 @@ def read(text: str, environment: Environment) -> Pasted:
             % {"max": MAX_ANNOTATIONS, "n": len(values.annotations)}
         )
     dropped = kept_fields(kept_from(obj)) + [
-        f"metadata.{k}" for k in sorted(metadata) if k not in READ_METADATA | SERVER_METADATA
+        f"metadata.{k}" for k in sorted(map(str, metadata)) if k not in READ_METADATA | SERVER_METADATA
     ]
     if dropped:
         notes.append(
@@ -228,16 +227,6 @@ def read(text: str, environment: Environment) -> Pasted:
     if name and Route.objects.filter(environment=environment, name=name).exists():
         notes.append(_("A route named %(name)s exists here already: give this one another name.") % {"name": name})
     return Pasted(kind, name, values, notes)
-
-
-def _refuse_non_strings(annotations: dict[Any, Any]) -> None:
-    """Kubernetes takes a string for each annotation's key and value; YAML reads 30 or true otherwise."""
-    for key, value in annotations.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise Refused(
-                _('The value of annotation %(key)s is not a string: quote it (%(key)s: "%(value)s").')
-                % {"key": key, "value": value}
-            )
 
 
 def _gateway_hint(why: str, kind: str, obj: Manifest, environment: Environment) -> str:

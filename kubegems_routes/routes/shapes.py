@@ -12,14 +12,16 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-Shape = type | dict[str, Any] | list[Any]
+Shape = type | dict[str, Any] | list[Any] | str
+# A mapping of strings to strings (labels, annotations): YAML reads an unquoted 30 or true as a number or a bool.
+STRINGS = "strings"
 
 _REF = {"group": str, "kind": str, "namespace": str, "name": str, "sectionName": str, "port": int, "weight": int}
 _METADATA = {
     "name": str,
     "namespace": str,
-    "labels": dict,
-    "annotations": dict,
+    "labels": STRINGS,
+    "annotations": STRINGS,
     "finalizers": [str],
     "ownerReferences": [dict],
 }
@@ -83,6 +85,11 @@ def check(obj: Any, shape: Shape, where: str = "", *, item: bool = False) -> Non
             raise WrongType(_("%(field)s must be a list.") % {"field": where})
         for i, value in enumerate(obj):
             check(value, shape[0], f"{where}[{i}]", item=True)
+    elif shape == STRINGS:
+        check(obj, dict, where)
+        for key, value in obj.items():
+            check(key, str, f"{where}.{key}", item=True)
+            check(value, str, f"{where}.{key}", item=True)
     elif shape is int and (isinstance(obj, bool) or not isinstance(obj, int)):
         raise WrongType(_("%(field)s must be a whole number.") % {"field": where})
     elif shape is str and not isinstance(obj, str):
