@@ -4,9 +4,13 @@ Objects are saved through the form to the session's real API server, and read ba
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import yaml
 from django.urls import reverse
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.errors import NotFound
@@ -101,6 +105,50 @@ def test_json_and_unquoted_dates_are_read_as_kubernetes_reads_them():
     assert load("metadata:\n  annotations:\n    example.com/since: 2026-12-06\n")["metadata"]["annotations"] == {
         "example.com/since": "2026-12-06"
     }
+
+
+# Any JSON-like value, to put anywhere in a valid object.
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _places(obj, where=()):
+    """Every field and list item of ``obj``, by its path."""
+    yield where
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, list) else ()
+    for key, value in items:
+        yield from _places(value, (*where, key))
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(data=st.data())
+def test_any_value_anywhere_in_a_pasted_route_is_read_or_refused_on_the_paste_field(
+    data, operator_client, environment, edge
+):
+    """What no API server has checked yet: a list where a mapping belongs, a number for a string, ..."""
+    public = _public(environment)
+    parent = {"name": edge.gateway_name, "namespace": "platform", "sectionName": "https"}
+    valid = {
+        "Ingress": ingress(environment.namespace, ingress_class=public.ingress_class, protocol="https", tls_secret="x"),
+        "HTTPRoute": yaml.safe_load(_httproute(parent)),
+        "GRPCRoute": {**yaml.safe_load(_httproute(parent)), "kind": "GRPCRoute"},
+    }
+    obj = copy.deepcopy(valid[data.draw(st.sampled_from(sorted(valid)))])
+    where = data.draw(st.sampled_from(list(_places(obj))[1:]))
+    parent_of = obj
+    for key in where[:-1]:
+        parent_of = parent_of[key]
+    parent_of[where[-1]] = data.draw(_values)
+    response = _paste(operator_client, environment, yaml.safe_dump(obj))  # a server error raises here
+    assert response.status_code == 200
+    assert (response.context["pasted"] is None) is bool(response.context["paste"].errors.get("manifest"))
+    event("filled" if response.context["pasted"] else "refused")
 
 
 # -- download -> paste -> save: the same form, the same object --------------------
@@ -280,12 +328,17 @@ def test_each_refusal_lands_on_the_paste_field_and_the_form_keeps_what_was_typed
             "Its Gateway platform/other is not a gateway of this environment. This environment's gateways: "
             f"Gateway platform/{edge.gateway_name}."
         ),
+        _httproute(parent, rules="all"): "spec.rules must be a list.",
+        _httproute(parent, rules=[{"backendRefs": [{"name": "web", "port": "80"}]}]): (
+            "spec.rules[0].backendRefs[0].port must be a whole number."
+        ),
+        _httproute(parent, hostnames=[None]): "spec.hostnames[0] must be a string: quote it.",
         _httproute(parent, rules=[{"filters": [{"type": "RequestHeaderModifier"}], "backendRefs": []}]): (
             "The route form cannot express spec.rules[0].filters."
         ),
         _ingress_text(environment.namespace, gateway.ingress_class).replace(
             "name: legacy", "name: legacy\n  annotations: {nginx.org/proxy-read-timeout: 30}"
-        ): ("The value of annotation nginx.org/proxy-read-timeout is not a string: quote it"),
+        ): "metadata.annotations.nginx.org/proxy-read-timeout must be a string: quote it.",
     }
     typed = route_data(gateway, name="typed", host="typed.acme.example.com")
     for text, said in cases.items():

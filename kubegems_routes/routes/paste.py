@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import GATEWAY_ROUTE_KINDS, Manifest
-from kubegems_routes.routes import manifest
+from kubegems_routes.routes import manifest, shapes
 from kubegems_routes.routes.errors import NotImportable
 from kubegems_routes.routes.forms import MAX_ANNOTATIONS, MAX_PATHS, FormState
 from kubegems_routes.routes.kept import kept_fields, kept_from
@@ -179,8 +179,11 @@ def read(text: str, environment: Environment) -> Pasted:
                 "wanted": INGRESS_VERSION if kind == "Ingress" else f"{manifest.GATEWAY_GROUP}/v1",
             }
         )
+    try:
+        shapes.check(obj, shapes.INGRESS if kind == "Ingress" else shapes.GATEWAY_ROUTE)
+    except shapes.WrongType as exc:
+        raise Refused(str(exc)) from exc
     metadata = obj.get("metadata") or {}
-    _refuse_non_strings(metadata)
     notes = []
     namespace = metadata.get("namespace")
     if namespace and namespace != environment.namespace:
@@ -213,7 +216,7 @@ def read(text: str, environment: Environment) -> Pasted:
             % {"max": MAX_ANNOTATIONS, "n": len(values.annotations)}
         )
     dropped = kept_fields(kept_from(obj)) + [
-        f"metadata.{k}" for k in sorted(metadata) if k not in READ_METADATA | SERVER_METADATA
+        f"metadata.{k}" for k in sorted(map(str, metadata)) if k not in READ_METADATA | SERVER_METADATA
     ]
     if dropped:
         notes.append(
@@ -224,21 +227,6 @@ def read(text: str, environment: Environment) -> Pasted:
     if name and Route.objects.filter(environment=environment, name=name).exists():
         notes.append(_("A route named %(name)s exists here already: give this one another name.") % {"name": name})
     return Pasted(kind, name, values, notes)
-
-
-def _refuse_non_strings(metadata: dict[str, Any]) -> None:
-    """Kubernetes takes a string for a name and for each annotation's value; YAML reads 30 or true otherwise."""
-    if not isinstance(metadata.get("name", ""), str):
-        raise Refused(_("metadata.name is not a string."))
-    annotations = metadata.get("annotations") or {}
-    if not isinstance(annotations, dict):
-        raise Refused(_("metadata.annotations is not a mapping of keys to values."))
-    for key, value in annotations.items():
-        if not isinstance(value, str):
-            raise Refused(
-                _('The value of annotation %(key)s is not a string: quote it (%(key)s: "%(value)s").')
-                % {"key": key, "value": value}
-            )
 
 
 def _gateway_hint(why: str, kind: str, obj: Manifest, environment: Environment) -> str:
