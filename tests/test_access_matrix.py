@@ -21,6 +21,9 @@ MATRIX = {
     # Without a Gateway API gateway to move to (the route's own is an NGINX one), the operator's move is a 400;
     # tests/test_route_move.py moves one.
     ("move", "POST"): (302, 404, 403, 400),
+    # No move under way: the operator is sent to the route's page.
+    ("move-status", "GET"): (302, 404, 403, 302),
+    ("move-status", "POST"): (302, 404, 403, 302),
     ("create", "GET"): (302, 404, 403, 200),
     ("create", "POST"): (302, 404, 403, 302),
     ("edit", "GET"): (302, 404, 403, 200),
@@ -35,6 +38,9 @@ MATRIX = {
     ("takeover", "POST"): (302, 404, 403, 302),
     ("import", "POST"): (302, 404, 403, 302),
     ("history", "GET"): (302, 404, 200, 200),
+    ("manifest", "GET"): (302, 404, 200, 200),
+    ("version-manifest", "GET"): (302, 404, 200, 200),
+    ("paste", "POST"): (302, 404, 403, 200),
     ("revert", "GET"): (302, 404, 403, 200),
     ("revert", "POST"): (302, 404, 403, 302),
     ("review", "POST"): (302, 404, 403, 200),
@@ -51,6 +57,7 @@ def _url(name, environment):
         "detail": reverse("routes:detail", args=[env, "shop"]),
         "as-gateway-api": reverse("routes:as-gateway-api", args=[env, "shop"]),
         "move": reverse("routes:move", args=[env, "shop"]),
+        "move-status": reverse("routes:move-status", args=[env, "shop"]),
         "create": create_url(environment),
         "edit": reverse("routes:edit", args=[env, "shop"]),
         "delete": reverse("routes:delete", args=[env, "shop"]),
@@ -62,6 +69,9 @@ def _url(name, environment):
         "takeover": reverse("routes:takeover", args=[env, "shop"]),
         "import": reverse("routes:import", args=[env]),
         "history": reverse("routes:history", args=[env, "shop"]),
+        "manifest": reverse("routes:manifest", args=[env, "shop"]),
+        "version-manifest": reverse("routes:version-manifest", args=[env, "shop", 1]),
+        "paste": action_url(environment, "paste"),
         "revert": reverse("routes:revert", args=[env, "shop", 1]),
         "review": reverse("routes:edit", args=[env, "shop"]),
     }[name]
@@ -122,6 +132,7 @@ def test_access_matrix(name, method, role, client, django_user_model, environmen
             "create": route_data(tenant_gateway(environment), name="matrix-new", host="new.acme.example.com"),
             "edit": route_data(tenant_gateway(environment), host="edited.acme.example.com"),
             "import": {"name": "legacy"},
+            "paste": {"manifest": "kind: Ingress"},
             "service": route_data(tenant_gateway(environment), row="0"),
             "preview": route_data(tenant_gateway(environment)),
             "review": route_data(tenant_gateway(environment), _action="review", **{"paths-0-path": "/r"}),

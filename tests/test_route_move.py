@@ -17,10 +17,10 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes.gateway_status import parent_statuses
-from kubegems_routes.routes.models import AuditEntry, Route
-from kubegems_routes.routes.move import accepted
+from kubegems_routes.routes.models import AuditEntry, Route, RouteMove
+from kubegems_routes.routes.move import Progress, State, accepted, advance
 from kubegems_routes.tenancy.models import EnvironmentMember, Tenant, TenantMember
-from tests.helpers import create_route, gateway_api_gateway
+from tests.helpers import create_route, gateway_api_gateway, route_data, until
 from tests.test_as_gateway_api import _annotated
 from tests.test_gateway_api_status import CONTROLLER, _condition
 
@@ -91,9 +91,23 @@ def _created(client, environment, **overrides: str) -> Route:
     return route
 
 
-def _move(client, environment, gateway, **data: str):
-    url = reverse("routes:move", args=[environment.pk, "shop"])
-    return client.post(url, {"gateway": str(gateway.pk), **data}, follow=True)
+def _move(client, environment, gateway, *, seconds: float = 10, **data: str):
+    """Move as a user does: the POST starts it, then the move's page posts (as htmx does every second) until
+    the move ends; returns the page it ends on, with its messages."""
+    status = reverse("routes:move-status", args=[environment.pk, "shop"])
+    response = client.post(reverse("routes:move", args=[environment.pk, "shop"]), {"gateway": str(gateway.pk), **data})
+    if response.status_code != 302:
+        return response
+    if response.url != status:
+        return client.get(response.url)
+    return _move_ends(client, environment, seconds)
+
+
+def _poll(client, environment):
+    """One look at the move, as the page's htmx asks every second: the progress, or where the move ended."""
+    response = client.post(reverse("routes:move-status", args=[environment.pk, "shop"]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200, response.content.decode()[:500]
+    return response
 
 
 def _messages(response) -> list[str]:
@@ -135,7 +149,7 @@ def test_a_route_with_three_annotations_moves_and_says_what_was_dropped(
     with Controller(kube, environment.namespace, edge, "True", "Accepted", "Route is accepted") as controller:
         response = _move(operator_client, environment, edge, confirm_dropped="on")
     assert controller.wrote
-    assert response.redirect_chain[-1][0] == reverse("routes:detail", args=[environment.pk, "shop"])
+    assert response.request["PATH_INFO"] == reverse("routes:detail", args=[environment.pk, "shop"])
     assert _messages(response) == [f"Route shop moved to gateway {edge.name}: HTTPRoute shop replaced Ingress shop."]
     with pytest.raises(NotFound):
         kube.get_ingress(environment.namespace, "shop")
@@ -256,3 +270,141 @@ def test_only_the_gateways_current_word_counts():
     assert accepted(parent_statuses(route(1, ("edge", "True", 1))), edge) is True
     refused = accepted(parent_statuses(route(1, ("edge", "False", 1))), edge)
     assert refused is not None and refused is not True and refused.name == "edge"
+
+
+def _start(client, environment, gateway) -> RouteMove:
+    response = client.post(reverse("routes:move", args=[environment.pk, "shop"]), {"gateway": str(gateway.pk)})
+    assert response.url == reverse("routes:move-status", args=[environment.pk, "shop"])
+    return RouteMove.objects.select_related("gateway", "route__environment__cluster").get(route__name="shop")
+
+
+def test_the_wait_holds_no_request_and_says_no_controller_has_answered(
+    gateway_api, operator_client, environment, kube, settings
+):
+    """make run's demo Gateway has no controller: the page says so and keeps the Ingress, each look at the move
+    answers at once, and the time-out takes the new object back."""
+    settings.MOVE_ACCEPT_SECONDS = 3
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    move = _start(operator_client, environment, edge)
+    assert (move.kind, move.gateway, move.resource_version) == ("HTTPRoute", edge, route.resource_version)
+    # Both objects exist while the move waits; the row is still the Ingress route's.
+    assert _http_routes(kube, environment) == ["shop"]
+    assert kube.get_ingress(environment.namespace, "shop")["metadata"]["name"] == "shop"
+    assert Route.objects.get(pk=route.pk).gateway == route.gateway
+
+    page = operator_client.get(reverse("routes:move-status", args=[environment.pk, "shop"])).content.decode()
+    assert "HTTPRoute shop is created on gateway edge; no controller of the Gateway has answered yet." in page
+    assert "Ingress shop keeps serving the route" in page
+    started = time.monotonic()
+    poll = _poll(operator_client, environment)
+    assert time.monotonic() - started < 1 and "HX-Redirect" not in poll
+    assert 'id="move-progress"' in poll.content.decode() and 'hx-trigger="load delay:1s"' in poll.content.decode()
+    # Another write meanwhile: the database is not held by the move.
+    create_route(operator_client, environment, route.gateway, name="other", host="other.acme.example.com")
+    detail = operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"])).content.decode()
+    assert 'id="move-under-way"' in detail and "Moving to gateway edge" in detail
+    shown = operator_client.get(reverse("routes:as-gateway-api", args=[environment.pk, "shop"])).content.decode()
+    assert 'id="move-under-way"' in shown and 'id="move"' not in shown
+
+    response = _move_ends(operator_client, environment)
+    assert response.request["PATH_INFO"] == reverse("routes:as-gateway-api", args=[environment.pk, "shop"])
+    assert _messages(response) == [
+        f"No controller of Gateway {edge.name} accepted HTTPRoute shop within 3 seconds, so it was deleted "
+        "again: Ingress shop still serves the route."
+    ]
+    _unchanged(kube, environment, route)
+    assert not RouteMove.objects.exists()
+
+
+def test_a_second_move_while_one_waits_is_refused(gateway_api, operator_client, environment, kube):
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    _start(operator_client, environment, edge)
+    response = operator_client.post(
+        reverse("routes:move", args=[environment.pk, "shop"]), {"gateway": str(edge.pk)}, follow=True
+    )
+    assert _messages(response) == ["Route shop is already being moved to Gateway API."]
+    assert RouteMove.objects.count() == 1 and _http_routes(kube, environment) == ["shop"]
+    assert Route.objects.get(pk=route.pk).gateway == route.gateway
+
+
+def test_an_edit_while_the_move_waits_keeps_the_edited_ingress(gateway_api, operator_client, environment, kube):
+    """The route edited in the console while the controller has not answered: when it accepts, the Ingress
+    is not the one the move started from, so it is kept (with the edit) and the HTTPRoute deleted again."""
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    _start(operator_client, environment, edge)
+    edited = operator_client.post(
+        reverse("routes:edit", args=[environment.pk, "shop"]), route_data(route.gateway, **{"paths-0-path": "/edited"})
+    )
+    assert edited.status_code == 302
+    with Controller(kube, environment.namespace, edge, "True", "Accepted", "ok") as controller:
+        until(lambda: controller.wrote)
+        response = _move_ends(operator_client, environment)
+    assert _messages(response) == [
+        "Route shop saved.",  # the edit's
+        "Ingress shop changed while the move waited (an edit, a re-apply or kubectl), so HTTPRoute shop was deleted "
+        "again: Ingress shop still serves the route. Move it again to move it as it is now.",
+    ]
+    after = Route.objects.get(environment=environment, name="shop")
+    live = kube.get_ingress(environment.namespace, "shop")
+    assert live["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/edited"
+    _unchanged(kube, environment, after)
+    assert not RouteMove.objects.exists()
+
+
+def test_a_kubectl_change_to_the_ingress_while_the_move_waits_keeps_it(gateway_api, operator_client, environment, kube):
+    route = _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    _start(operator_client, environment, edge)
+    live = kube.get_ingress(environment.namespace, "shop")
+    live["metadata"].setdefault("labels", {})["team"] = "web"
+    kube.replace_ingress(environment.namespace, "shop", live)
+    with Controller(kube, environment.namespace, edge, "True", "Accepted", "ok") as controller:
+        until(lambda: controller.wrote)
+        response = _move_ends(operator_client, environment)
+    assert "Ingress shop changed while the move waited" in _messages(response)[0]
+    assert kube.get_ingress(environment.namespace, "shop")["metadata"]["labels"]["team"] == "web"
+    _unchanged(kube, environment, route)
+
+
+def test_two_looks_at_an_accepted_move_finish_it_once(gateway_api, operator_client, environment, kube):
+    """Two requests polling the same move (two tabs): the first finishes it, the second finds its row taken
+    and reports the move made, never deleting the route's new object."""
+    _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    move = _start(operator_client, environment, edge)
+    stale = RouteMove.objects.select_related("gateway", "route__environment__cluster").get(pk=move.pk)
+    with Controller(kube, environment.namespace, edge, "True", "Accepted", "ok") as controller:
+        until(lambda: controller.wrote)
+        assert advance(move) == Progress(State.MOVED)
+    assert advance(stale) == Progress(State.MOVED)
+    assert _http_routes(kube, environment) == ["shop"]
+    with pytest.raises(NotFound):
+        kube.get_ingress(environment.namespace, "shop")
+    assert AuditEntry.objects.filter(environment=environment, action=AuditEntry.Action.MOVE).count() == 1
+
+
+def test_a_route_deleted_while_its_move_waits_takes_the_new_object_along(
+    gateway_api, operator_client, environment, kube
+):
+    _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    _start(operator_client, environment, edge)
+    response = operator_client.post(reverse("routes:delete", args=[environment.pk, "shop"]))
+    assert response.status_code == 302
+    assert _http_routes(kube, environment) == [] and not RouteMove.objects.exists()
+    with pytest.raises(NotFound):
+        kube.get_ingress(environment.namespace, "shop")
+
+
+def _move_ends(client, environment, seconds: float = 10):
+    """Poll the move until it ends; the page it ends on."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        response = _poll(client, environment)
+        if "HX-Redirect" in response:
+            return client.get(response["HX-Redirect"])
+        time.sleep(0.1)
+    raise AssertionError(f"the move did not end within {seconds} s")

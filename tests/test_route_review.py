@@ -39,6 +39,7 @@ def test_reviewing_a_create_shows_the_whole_object_and_writes_nothing(operator_c
     page = response.content.decode()
     assert "Review: what the cluster would store" in page
     assert "+  - host: shop.acme.example.com" in page  # every line added: there is no object yet
+    assert "annotations: {}" not in page and "+annotations:" not in page  # it has none
     assert "Changed by the cluster's admission" not in page
     assert not Route.objects.exists() and not AuditEntry.objects.exists()
     assert kube.list_ingresses(environment.namespace) == []

@@ -57,9 +57,15 @@ def diff(ours: dict[str, Any] | None, theirs: dict[str, Any], ours_label: str, t
     """A unified diff of the managed parts, as YAML, for people to read; ``ours`` None: no object (all added)."""
     return "".join(
         difflib.unified_diff(
-            [] if ours is None else manifest.to_yaml(_sorted(managed_view(ours))).splitlines(keepends=True),
-            manifest.to_yaml(_sorted(managed_view(theirs))).splitlines(keepends=True),
+            [] if ours is None else _lines(ours),
+            _lines(theirs),
             fromfile=ours_label,
             tofile=theirs_label,
         )
     )
+
+
+def _lines(obj: dict[str, Any]) -> list[str]:
+    # An empty part (no annotations) is left out rather than shown as "annotations: {}".
+    view = {k: v for k, v in managed_view(obj).items() if v}
+    return manifest.to_yaml(_sorted(view)).splitlines(keepends=True) if view else []

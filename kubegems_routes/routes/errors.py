@@ -129,11 +129,3 @@ class NotImportable(RouteError):
 class NotRevertible(_OnFields):
     """A version's values can no longer be saved (its gateway is gone, or the form's checks refuse them
     now); ``on_fields`` are the form's reasons, each in words."""
-
-
-@dataclass
-class NotAccepted(RouteError):
-    """A move to Gateway API: the Gateway's controller did not accept the new route (it said why, or said
-    nothing in time), so the new route was taken back and the Ingress kept."""
-
-    form_field = "gateway"

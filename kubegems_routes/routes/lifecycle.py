@@ -12,19 +12,23 @@ from django.db.models import QuerySet
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.errors import NotFound
 from kubegems_routes.routes.errors import RouteError
-from kubegems_routes.routes.models import AuditEntry, Route
+from kubegems_routes.routes.models import AuditEntry, Route, RouteMove
 from kubegems_routes.routes.ports import expected_manifest
 from kubegems_routes.routes.saving import record
 from kubegems_routes.routes.unavailable import cluster_errors
 
 
 def delete_route(route: Route, user: User | None = None) -> None:
-    """Delete the route's object (already gone is fine), then the row; a cluster error keeps both."""
+    """Delete the route's object (already gone is fine), then the row; a cluster error keeps both.
+
+    A move to Gateway API under way (``routes.move``) goes too: its new object first."""
     client = route.environment.cluster.client()
     with cluster_errors("deleting a route"), transaction.atomic():
         AuditEntry.objects.create(
             environment=route.environment, route_name=route.name, action=AuditEntry.Action.DELETE, user=user
         )
+        for move in RouteMove.objects.filter(route=route):
+            client.delete_route_object(move.kind, route.environment.namespace, route.name)
         client.delete_route_object(route.spec().kind, route.environment.namespace, route.name)
         route.delete()
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.models import Gateway
@@ -22,6 +23,7 @@ __all__ = [
     "PathType",
     "Protocol",
     "Route",
+    "RouteMove",
     "RoutePath",
     "RouteVersion",
     "TlsSource",
@@ -286,6 +288,8 @@ class AuditEntry(models.Model):
         TEST = "test", _("tested through its gateway")
         REVERT = "revert", _("reverted to an earlier version")
         MOVE = "move", _("moved to Gateway API")
+        # Only a version: the first one of a route that existed before versions were recorded.
+        RECORDED = "recorded", _("recorded when history began")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="audit_entries", verbose_name=_("environment")
@@ -342,3 +346,28 @@ class RouteVersion(models.Model):
 
     def manifest_yaml(self) -> str:
         return manifest.to_yaml(self.manifest) if self.manifest else ""
+
+
+class RouteMove(models.Model):
+    """A move to Gateway API under way (``routes.move``): its HTTPRoute or GRPCRoute is created, and the Ingress
+    serves until the Gateway's controller accepts it, or ``deadline`` passes. At most one per route; the move's
+    last step deletes this row first, so two requests can never both finish (or take back) the same move."""
+
+    route = models.OneToOneField(Route, on_delete=models.CASCADE, related_name="move", verbose_name=_("route"))
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="+", verbose_name=_("gateway"))
+    kind = models.CharField(_("kind"), max_length=16)
+    # The Ingress's version the move started from: it is deleted only at that version, so any change to it
+    # while the move waits (an edit, a re-apply, kubectl) makes the move fail and keeps the Ingress.
+    resource_version = models.CharField(_("resource version"), max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("user")
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    deadline = models.DateTimeField(_("deadline"))
+
+    class Meta:
+        verbose_name = _("move to Gateway API")
+        verbose_name_plural = _("moves to Gateway API")
+
+    def __str__(self) -> str:
+        return f"{self.route_id} -> {self.kind}"

@@ -51,7 +51,7 @@ def save_route(
     suggested_host: str = "",
     resource_version: str = "",
     reverting_to: int | None = None,
-    accepted: Callable[[KubeClient, Manifest], None] | None = None,
+    moved_in: MovedIn | None = None,
     action: str = "",
 ) -> Route:
     """Create (``route.pk`` unset) or update the route and its object, or raise a RouteError and change nothing.
@@ -61,9 +61,9 @@ def save_route(
     a switch the user confirmed (``values.switch_to``; see ``routes.switch``). ``reverting_to`` is the
     version (``routes.history``) a revert restores: the save is recorded as a revert to it.
 
-    ``accepted`` runs once the new object is written and before a switch deletes the old one (a move to
-    Gateway API waits there for the controller's Accepted, ``routes.move``): a RouteError it raises takes
-    the new object back like any other failure. ``action`` is the audit entry's, when not the save's own.
+    ``moved_in`` is the last step of a move to Gateway API (``routes.move``): the switch's new object already
+    exists, created and accepted before this save, and is replaced at its version rather than created.
+    ``action`` is the audit entry's, when not the save's own.
     """
     values = checked(route, values, suggested_host)
     previous = None if route.pk is None else _previous_spec(route)
@@ -76,7 +76,7 @@ def save_route(
         switch,
         resource_version,
         reverting_to=reverting_to,
-        accepted=accepted,
+        moved_in=moved_in,
         action=action,
     )
     try:
@@ -104,6 +104,14 @@ def checked(route: Route, values: RouteValues, suggested_host: str) -> RouteValu
     return dataclasses.replace(values, host=host)
 
 
+@dataclasses.dataclass(frozen=True)
+class MovedIn:
+    """A move's new object, created and accepted before the save that ends the move (``routes.move``)."""
+
+    applied: Manifest  # as last read: the save replaces it at this version
+    claim: Callable[[], None]  # first in the save's transaction: takes the move's row, or raises a RouteError
+
+
 @dataclasses.dataclass
 class _Save:
     """One save's steps, and how far it got (what a failure must take back)."""
@@ -118,7 +126,7 @@ class _Save:
     body: Manifest = dataclasses.field(default_factory=dict)
     applied: bool = False  # the cluster holds the new object
     reverting_to: int | None = None  # the version a revert restores
-    accepted: Callable[[KubeClient, Manifest], None] | None = None  # waits for the new object's acceptance
+    moved_in: MovedIn | None = None  # a move's new object, already created
     action: str = ""  # the audit entry's action, when not the save's own
 
     def __post_init__(self) -> None:
@@ -129,6 +137,8 @@ class _Save:
     def run(self) -> None:
         """Inside the transaction: the rows, the host checks, the write, the check after it, the audit entry."""
         route, values = self.route, self.values
+        if self.moved_in is not None:
+            self.moved_in.claim()
         store(route, values, self.user)
         spec = route.spec(port_numbers(route.environment, values.gateway, values.backends))
         _check_host(route, values, spec, replacing=not self.creating)
@@ -138,13 +148,15 @@ class _Save:
         previous = self.previous
         if previous is None or (previous.host, previous.host_scope) != (spec.host, spec.host_scope):
             self._check_host_again(spec, str(applied.get("metadata", {}).get("resourceVersion", "")))
-        if self.accepted is not None:
-            self.accepted(self.client, applied)
         if self.switch is not None:
             delete_replaced(self.client, route.name, self.switch, self._edit_version)
         record(route, applied, self._action, self.user, self.body, reverted_to=self.reverting_to)
 
     def _write(self, spec: manifest.RouteSpec) -> Manifest:
+        if self.switch is not None and self.moved_in is not None:
+            self.switch.created = True  # a failure from here on deletes it again
+            self.body["metadata"]["resourceVersion"] = self.moved_in.applied["metadata"]["resourceVersion"]
+            return self.client.replace_route_object(spec.kind, self.namespace, self.route.name, self.body)
         if self.creating or self.switch is not None:
             applied = self.client.create_route_object(spec.kind, self.namespace, self.body)
             if self.switch is not None:

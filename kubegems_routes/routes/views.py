@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -48,8 +49,9 @@ from kubegems_routes.routes.forms import (
 )
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
-from kubegems_routes.routes.models import Route
-from kubegems_routes.routes.move import move_route
+from kubegems_routes.routes.models import Route, RouteMove
+from kubegems_routes.routes.move import Progress, State, advance, move_route
+from kubegems_routes.routes.paste import Pasted, PasteForm
 from kubegems_routes.routes.ports import (
     needs_port_numbers,
     numbers_of,
@@ -291,6 +293,8 @@ class _FormPage:
             # Built only where it is shown (the whole page, the preview part): it may read the Services.
             "preview": SimpleLazyObject(lambda: preview(editor, suggested_host)),
             "section": "routes",
+            # The create form's "paste a manifest" (views._paste fills the form from it).
+            "paste": None if self.route.pk else PasteForm(environment=self.environment),
             **extra,
         }
 
@@ -572,7 +576,25 @@ def route_create(request: AuthenticatedHttpRequest, environment_id: int) -> Http
 @require_POST
 def route_create_action(request: AuthenticatedHttpRequest, environment_id: int, action: str) -> HttpResponse:
     environment = get_environment_for_user(request.user, environment_id, write=True)
+    if action == "paste":
+        return _paste(request, _FormPage.of(environment, None))
     return _form_action(request, _FormPage.of(environment, None), action)
+
+
+def _paste(request: AuthenticatedHttpRequest, page: _FormPage) -> HttpResponse:
+    """The create form filled from a pasted manifest, nothing saved; or, refused, the reason on the paste field
+    and the form as it was posted (htmx includes it; without JavaScript only the paste is posted)."""
+    paste = PasteForm(request.POST, environment=page.environment)
+    pasted: Pasted | None = paste.cleaned_data["manifest"] if paste.is_valid() else None
+    state = pasted.state() if pasted is not None else FormState.from_data(request.POST)
+    services, services_error = _services(page.environment)
+    editor = page.editor(state=state, services=services)
+    if pasted is None:
+        paste.fields["manifest"].widget.attrs["autofocus"] = True
+    context = page.context(
+        editor, request.POST.get("suggested_host", ""), services_error=services_error, paste=paste, pasted=pasted
+    )
+    return render(request, f"{FORM_TEMPLATE}#editor" if wants_fragment(request) else FORM_TEMPLATE, context)
 
 
 @login_required
@@ -669,6 +691,7 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
                 else ""
             ),
             "audit": route.environment.audit_entries.filter(route_name=route.name).select_related("user")[:20],
+            "move": RouteMove.objects.filter(route=route).select_related("gateway").first(),
             "section": "routes",
         },
     )
@@ -813,6 +836,7 @@ def route_as_gateway_api(request: AuthenticatedHttpRequest, environment_id: int,
         "gateways": gateways,
         "chosen": chosen,
         "move_seconds": f"{settings.MOVE_ACCEPT_SECONDS:g}",
+        "move": RouteMove.objects.filter(route=route).select_related("gateway").first(),
         "section": "routes",
     }
     if chosen is not None:
@@ -833,9 +857,9 @@ def _gateway_api_gateways(environment: Environment) -> list[Gateway]:
 @login_required
 @require_POST
 def route_move(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
-    """Move an Ingress route to the Gateway API gateway ``gateway`` (``routes.move``): create its HTTPRoute or
-    GRPCRoute, wait for the controller to accept it, then delete the Ingress. ``confirm_dropped`` confirms
-    that the annotations with no equivalent are dropped."""
+    """Start moving an Ingress route to the Gateway API gateway ``gateway`` (``routes.move``): its HTTPRoute or
+    GRPCRoute is created, then the move's page waits for the controller to accept it. ``confirm_dropped``
+    confirms that the annotations with no equivalent are dropped."""
     environment = get_environment_for_user(request.user, environment_id, write=True)
     route = _get_route_for_user(environment, name)
     if route.gateway.is_gateway_api:
@@ -854,10 +878,42 @@ def route_move(request: AuthenticatedHttpRequest, environment_id: int, name: str
     except RouteError as exc:
         messages.error(request, _for_user(request, exc))
     else:
+        return redirect("routes:move-status", environment.pk, route.name)
+    return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def route_move_status(request: AuthenticatedHttpRequest, environment_id: int, name: str) -> HttpResponse:
+    """A move under way: the page shows it, and posts (htmx, every second; or the button) for one look at it
+    (``routes.move.advance``) until the move is made (the route's page) or not (the Gateway API page, saying
+    why). No move under way: the route's page."""
+    environment = get_environment_for_user(request.user, environment_id, write=True)
+    route = _get_route_for_user(environment, name)
+    move = RouteMove.objects.select_related("gateway", "user").filter(route=route).first()
+    if move is None:
+        url = reverse("routes:detail", args=[environment.pk, route.name])
+        return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+    move.route = route
+    if request.method == "POST":
+        progress = advance(move)
+    else:
+        left = (move.deadline - timezone.now()).total_seconds()
+        progress = Progress(State.WAITING, seconds_left=max(0, round(left)))
+    if progress.state == State.WAITING:
+        template = "routes/route_move.html#progress" if wants_fragment(request) else "routes/route_move.html"
+        context = {"environment": environment, "route": route, "move": move, "progress": progress, "section": "routes"}
+        if request.method == "POST" and not wants_fragment(request):
+            return redirect("routes:move-status", environment.pk, route.name)
+        return render(request, template, context)
+    if progress.state == State.MOVED:
         messages.success(
             request,
             _("Route %(name)s moved to gateway %(gateway)s: %(kind)s %(name)s replaced Ingress %(name)s.")
-            % {"name": route.name, "gateway": chosen.name, "kind": shown.kind},
+            % {"name": route.name, "gateway": move.gateway.name, "kind": move.kind},
         )
-        return redirect("routes:detail", environment.pk, route.name)
-    return redirect(back)
+        url = reverse("routes:detail", args=[environment.pk, route.name])
+    else:
+        messages.error(request, progress.message)
+        url = reverse("routes:as-gateway-api", args=[environment.pk, route.name]) + f"?gateway={move.gateway_id}"
+    return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
