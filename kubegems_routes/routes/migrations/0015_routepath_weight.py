@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("routes", "0012_audit_move"),
+        ("routes", "0014_route_move"),
     ]
 
     operations = [
