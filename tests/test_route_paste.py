@@ -71,7 +71,8 @@ def _state(response) -> FormState:
     editor = response.context["editor"]
     fields = {name: editor.value(name) for name in ("name", "gateway", "host", "protocol", "tls_secret")}
     fields["tls_source"] = editor.tls_source()
-    paths = [{k: str(f.initial.get(k, "")) for k in ("path", "path_type", "service", "port")} for f in editor.paths]
+    fields_of_a_path = ("path", "path_type", "service", "port", "weight")
+    paths = [{k: str(f.initial.get(k, "")) for k in fields_of_a_path} for f in editor.paths]
     notes = [{k: str(f.initial.get(k, "")) for k in ("key", "value")} for f in editor.annotations]
     return FormState(fields, paths, notes)
 
@@ -195,8 +196,33 @@ def _grpc_route(client, environment, edge):
     )
 
 
+def _canary_route(client, environment, edge):
+    """Two weighted backends for one path: one rule of the HTTPRoute."""
+    return create_route(
+        client,
+        environment,
+        edge,
+        host="shop.edge.example.com",
+        **{
+            "paths-TOTAL_FORMS": "2",
+            "paths-0-weight": "90",
+            "paths-1-path": "/",
+            "paths-1-path_type": "Prefix",
+            "paths-1-service": "api",
+            "paths-1-port": "8080",
+            "paths-1-weight": "10",
+        },
+    )
+
+
 @pytest.mark.parametrize(
-    ("made", "kind"), [(_ingress_route, "Ingress"), (_http_route, "HTTPRoute"), (_grpc_route, "GRPCRoute")]
+    ("made", "kind"),
+    [
+        (_ingress_route, "Ingress"),
+        (_http_route, "HTTPRoute"),
+        (_grpc_route, "GRPCRoute"),
+        (_canary_route, "HTTPRoute"),
+    ],
 )
 def test_a_downloaded_route_pasted_back_fills_the_same_form_and_saves_the_same_object(
     made, kind, operator_client, environment, edge, kube
@@ -273,7 +299,7 @@ status:
         "have them.",
     ]
     filled = _state(response)
-    assert filled.paths == [{"path": "/", "path_type": "Prefix", "service": "web", "port": "http"}]
+    assert filled.paths == [{"path": "/", "path_type": "Prefix", "service": "web", "port": "http", "weight": "1"}]
     assert filled.annotations == [{"key": "nginx.org/client-max-body-size", "value": "8m"}]
     response = operator_client.post(create_url(environment), _posted(filled))
     assert response.status_code == 302, response.content.decode()[:1500]

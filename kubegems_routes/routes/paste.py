@@ -79,7 +79,13 @@ class Pasted:
                 "tls_source": values.tls_source,
             },
             paths=[
-                {"path": b.path, "path_type": b.path_type, "service": b.service, "port": b.port}
+                {
+                    "path": b.path,
+                    "path_type": b.path_type,
+                    "service": b.service,
+                    "port": b.port,
+                    "weight": str(b.weight),
+                }
                 for b in values.backends
             ],
             annotations=[{"key": k, "value": v} for k, v in values.annotations.items()],
