@@ -8,8 +8,9 @@ create and the delete it polls the new object until its ``status.parents`` says 
 Gateway, for at most ``settings.MOVE_ACCEPT_SECONDS``. Accepted=False, or no answer in time, is a
 NotAccepted: the new object is deleted again, the Ingress keeps serving, and the route's row is as it was.
 
-The annotations do not carry over: the route keeps none (on an HTTPRoute they would do nothing), and those
-with no Gateway API equivalent must have been confirmed as dropped (``to_gateway_api`` says which).
+The route keeps the annotations that become Gateway API fields (a timeout, a rewrite, headers), which the
+HTTPRoute's manifest translates as "Show as Gateway API" showed (``gateway_behaviour``); the others do not carry
+over, and those with no Gateway API equivalent must have been confirmed as dropped.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def move_route(route: Route, shown: AsGatewayApi, user: User, *, drops_confirmed
         protocol=route.protocol,
         tls_secret="",
         backends=backends,
-        annotations={},
+        annotations=shown.becomes,
         tls_source=manifest.TLS_FROM_SECRET,
         switch_to=shown.kind,
     )
