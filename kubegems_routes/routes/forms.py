@@ -195,7 +195,9 @@ class PathForm(forms.Form):
         label=_("Rewrite to"),
         required=False,
         max_length=1024,
-        help_text=_("The path the backend sees instead of the matched prefix, such as /; empty: unchanged."),
+        help_text=_(
+            "The path the backend sees in place of the matched one: / for a path /shop/ sends /shop/items as /items."
+        ),
         widget=forms.TextInput(attrs={"placeholder": "/"}),
     )
 
