@@ -10,6 +10,7 @@ onto the field they concern.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -758,6 +759,10 @@ class RouteEditor:
         for found in behaviour.BEHAVIOURS:
             bound = self.form[found.name]
             default = defaults.get(found.key, "")
+            if found.name == "https_redirect":  # said in words: the choice's own label
+                words = dict(bound.field.widget.choices)
+                default = str(words.get(default, default))
+                found = dataclasses.replace(found, default=str(words[found.default]))
             if default:
                 fallback = _("gateway %(gateway)s: %(value)s") % {"gateway": self.gateway, "value": default}
             else:
