@@ -278,3 +278,16 @@ def test_headers_without_a_value_or_with_a_bad_name_have_no_gateway_api_equivale
         assert translate({"nginx.org/add-header": value}, "HTTPRoute", []).carried[0].outcome == Outcome.DROPPED
     found = translate({"nginx.org/add-header": "X-A: 1 :always"}, "HTTPRoute", [Backend("/", "web", "80")])
     assert found.rules[0]["filters"][0]["responseHeaderModifier"] == {"add": [{"name": "X-A", "value": "1"}]}
+
+
+def test_the_filters_come_in_one_order_whatever_the_annotations_order():
+    backends = [Backend(path="/", service="web", port="80")]
+    annotations = {
+        "nginx.org/rewrites": "serviceName=web rewrite=/v1",
+        "nginx.org/add-header": "X-A:1",
+        "nginx.org/proxy-set-headers": "X-B:2",
+    }
+    one = translate(annotations, "HTTPRoute", backends).rules
+    other = translate(dict(reversed(annotations.items())), "HTTPRoute", backends).rules
+    assert one == other
+    assert [f["type"] for f in one[0]["filters"]] == ["RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite"]

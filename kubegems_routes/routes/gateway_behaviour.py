@@ -27,6 +27,9 @@ CERTIFICATE_KEYS = ("cert-manager.io/cluster-issuer", "cert-manager.io/issuer")
 REDIRECT_KEYS = ("nginx.org/ssl-redirect", "nginx.org/redirect-to-https", "ingress.kubernetes.io/ssl-redirect")
 
 
+FILTER_ORDER = ("RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite")
+
+
 class Outcome(enum.StrEnum):
     BECOMES = "becomes"  # a field of the new object
     NOT_NEEDED = "not-needed"  # the new object does it without (the protocol, the listener's certificate)
@@ -98,6 +101,10 @@ def translate(annotations: Mapping[str, str], kind: str, backends: Sequence[Back
     one per backend, in order: what each rule gains, and the outcome of each annotation."""
     rules: list[dict[str, Any]] = [{} for _backend in backends]
     carried = [_carry(key, value, kind, rules, backends) for key, value in annotations.items()]
+    for rule in rules:
+        # In one order whatever the annotations' (PostgreSQL's jsonb keeps keys in an order of its own), so the
+        # same route always builds the same object.
+        rule.get("filters", []).sort(key=lambda f: FILTER_ORDER.index(f["type"]))
     return Translation(rules, carried)
 
 
