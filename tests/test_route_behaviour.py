@@ -291,3 +291,56 @@ def test_the_filters_come_in_one_order_whatever_the_annotations_order():
     other = translate(dict(reversed(annotations.items())), "HTTPRoute", backends).rules
     assert one == other
     assert [f["type"] for f in one[0]["filters"]] == ["RequestHeaderModifier", "ResponseHeaderModifier", "URLRewrite"]
+
+
+def test_a_grpc_route_on_gateway_api_gets_its_response_headers_the_api_server_accepts(
+    gateway_api, operator_client, environment, kube
+):
+    edge = gateway_api_gateway(environment, kube)
+    grpc = {"paths-0-service": "api", "paths-0-port": "grpc"}
+    data = route_data(edge, host="rpc.edge.example.com", protocol="grpc", response_headers="X-Team:shop", **grpc)
+    assert operator_client.post(create_url(environment), data).status_code == 302
+    rule = kube.get_route_object("GRPCRoute", environment.namespace, "shop")["spec"]["rules"][0]
+    assert rule["filters"] == [
+        {"type": "ResponseHeaderModifier", "responseHeaderModifier": {"add": [{"name": "X-Team", "value": "shop"}]}}
+    ]
+    refused = route_data(edge, name="rpc", host="rpc2.edge.example.com", protocol="grpc", read_timeout="5s", **grpc)
+    assert _errors(operator_client.post(create_url(environment), refused)) == {
+        "read_timeout": [
+            f"Gateway {edge.name} is a Gateway API gateway, which cannot do this: a GRPCRoute has no timeouts."
+        ]
+    }
+
+
+@pytest.mark.parametrize(("timeout", "imported"), [("90s", True), ("60s", False)])
+def test_an_httproute_made_elsewhere_imports_with_its_filters_only_when_its_annotations_make_them(
+    timeout, imported, gateway_api, operator_client, environment, kube
+):
+    edge = gateway_api_gateway(environment, kube)
+    parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": "platform"}
+    body = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {
+            "name": "odd",
+            "namespace": environment.namespace,
+            "annotations": {"nginx.org/proxy-read-timeout": timeout},
+        },
+        "spec": {
+            "parentRefs": [{**parent, "name": edge.gateway_name, "sectionName": "http"}],
+            "hostnames": ["odd.acme.example.com"],
+            "rules": [
+                {"timeouts": {"backendRequest": "90s"}, "backendRefs": [{"name": "web", "port": 80}]},
+            ],
+        },
+    }
+    kube.create_gateway_route("HTTPRoute", environment.namespace, body)
+    response = operator_client.post(
+        reverse("routes:import", args=[environment.pk]), {"kind": "HTTPRoute", "name": "odd"}, follow=True
+    )
+    assert Route.objects.filter(name="odd").exists() == imported
+    if imported:
+        page = operator_client.get(reverse("routes:edit", args=[environment.pk, "odd"]))
+        assert page.context["form"]["read_timeout"].value() == "90s"
+    else:
+        assert "spec.rules[0].timeouts" in unescape(response.content.decode())
