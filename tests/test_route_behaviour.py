@@ -170,7 +170,10 @@ def test_the_gateways_default_ranks_below_the_field_and_shows_as_its_placeholder
     url = action_url(environment, "behaviour")
     page = operator_client.post(url, route_data(gateway), HTTP_HX_REQUEST="true").content.decode()
     assert page.lstrip().startswith('<fieldset id="behaviour-field"')
-    assert re.search(r'name="read_timeout"[^>]*placeholder="gateway [^"]*: 300s"', page)
+    assert re.search(rf'name="read_timeout"[^>]*placeholder="gateway {gateway.name}: 300s"', page)
+    assert re.search(r'<option value="" selected>default: redirect to HTTPS</option>', page)
+    whole = operator_client.get(create_url(environment)).content.decode()  # the part rendered within the page
+    assert re.search(r'<option value="" selected>default: redirect to HTTPS</option>', whole)
     assert re.search(r'name="connect_timeout"[^>]*placeholder="default: 60s"', page)
     create_route(operator_client, environment, read_timeout="30s")
     live = kube.get_ingress(environment.namespace, "shop")["metadata"]["annotations"]
@@ -344,3 +347,25 @@ def test_an_httproute_made_elsewhere_imports_with_its_filters_only_when_its_anno
         assert page.context["form"]["read_timeout"].value() == "90s"
     else:
         assert "spec.rules[0].timeouts" in unescape(response.content.decode())
+
+
+def test_on_a_gateway_api_gateway_the_part_says_which_behaviours_it_cannot_have(
+    gateway_api, operator_client, environment, kube
+):
+    nginx = tenant_gateway(environment)
+    edge = gateway_api_gateway(environment, kube)
+    url = action_url(environment, "behaviour")
+    part = unescape(operator_client.post(url, route_data(edge), HTTP_HX_REQUEST="true").content.decode())
+    noted = set(re.findall(r'id="id_(\w+)_gateway_api"', part))
+    assert noted == {"https_redirect", "connect_timeout", "send_timeout", "max_body_size"} | {
+        "rate_limit",
+        "rate_burst",
+        "rate_reject_code",
+    }
+    assert "Not on a Gateway API gateway: Gateway API has a request and a backend timeout" in part
+    assert 'aria-describedby="id_connect_timeout_helptext id_connect_timeout_gateway_api"' in part
+    grpc = route_data(edge, protocol="grpc", **{"paths-0-service": "api", "paths-0-port": "grpc"})
+    part = operator_client.post(url, grpc, HTTP_HX_REQUEST="true").content.decode()
+    assert "id_read_timeout_gateway_api" in part  # a GRPCRoute has no timeouts
+    ingress = operator_client.post(url, route_data(nginx), HTTP_HX_REQUEST="true")
+    assert "_gateway_api" not in ingress.content.decode()

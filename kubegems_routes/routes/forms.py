@@ -751,20 +751,31 @@ class RouteEditor:
         return valid
 
     @property
-    def behaviour_fields(self) -> list[forms.BoundField]:
-        """Each behaviour field with what applies while it is empty: the gateway's default, else the
-        controller's (shown as the placeholder)."""
+    def behaviour_fields(self) -> list[tuple[forms.BoundField, str]]:
+        """Each behaviour field with what applies while it is empty (the gateway's default, else the
+        controller's, shown as the placeholder), and on a Gateway API gateway why it cannot be had there."""
         defaults = self.gateway.annotation_dict() if self.gateway is not None else {}
+        kind = manifest.object_kind(self.protocol(), gateway_api=self._on_gateway_api)
         shown = []
         for found in behaviour.BEHAVIOURS:
             bound = self.form[found.name]
+            note = ""
+            if self._on_gateway_api:
+                sample = {"https_redirect": "true"}.get(found.name, found.default or found.example)
+                carried = translate({found.key: sample}, kind, ()).carried[0]
+                if carried.outcome == Outcome.DROPPED:
+                    note = _("Not on a Gateway API gateway: %(why)s.") % {"why": carried.what}
+                    bound.field.widget.attrs["aria-describedby"] = (
+                        f"{bound.auto_id}_helptext {bound.auto_id}_gateway_api"
+                    )
             default = defaults.get(found.key, "")
             if found.name == "https_redirect":  # said in words: the choice's own label
                 words = dict(bound.field.widget.choices)
-                default = str(words.get(default, default))
+                default = str(words.get(default, default)) if default else ""
                 found = dataclasses.replace(found, default=str(words[found.default]))
             if default:
-                fallback = _("gateway %(gateway)s: %(value)s") % {"gateway": self.gateway, "value": default}
+                gateway = self.gateway.name if self.gateway is not None else ""
+                fallback = _("gateway %(gateway)s: %(value)s") % {"gateway": gateway, "value": default}
             else:
                 fallback = found.default and _("default: %(value)s") % {"value": found.default}
             placeholder = str(fallback or found.example)
@@ -772,7 +783,7 @@ class RouteEditor:
                 bound.field.widget.choices = [("", placeholder), *list(bound.field.widget.choices)[1:]]
             else:
                 bound.field.widget.attrs["placeholder"] = placeholder
-            shown.append(bound)
+            shown.append((bound, str(note)))
         return shown
 
     @property

@@ -13,6 +13,7 @@ from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.routes.models import Route
 from tests.e2e.conftest import VIEWPORTS
 from tests.e2e.test_route_form import SAVE, _choose_service, _public, _save, _settle_preview, olivia  # noqa: F401
+from tests.helpers import gateway_api_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,3 +69,30 @@ def test_behaviour_fields_are_checked_previewed_and_saved(
     p.check_accessibility()
     page.locator("#behaviour-field").scroll_into_view_if_needed()
     p.shot("edit")
+
+
+@pytest.mark.parametrize("viewport", ["en-1440", "zh-390"])
+def test_on_a_gateway_api_gateway_the_behaviours_it_cannot_have_say_why(
+    viewport,
+    make_page,
+    olivia,  # noqa: F811
+    environment,
+    gateway_api,
+    kube: KubeClient,
+):
+    edge = gateway_api_gateway(environment, kube)
+    locale, width, height = VIEWPORTS[viewport]
+    p = make_page(locale, f"behaviour-gateway-api-{viewport}", width=width, height=height)
+    p.log_in()
+    page = p.page
+    page.goto(f"/workbench/environments/{environment.pk}/routes/-/new/")
+    page.select_option("#id_gateway", label=f"{edge.name} ({edge.default_domain})")
+    p.settled()
+    expect(page.locator("#id_connect_timeout_gateway_api")).to_be_visible()
+    expect(page.locator("#id_read_timeout_gateway_api")).to_have_count(0)
+    page.select_option("#id_protocol", "grpc")
+    p.settled()
+    expect(page.locator("#id_read_timeout_gateway_api")).to_be_visible()  # a GRPCRoute has no timeouts
+    p.check_accessibility()
+    page.locator("#behaviour-field").scroll_into_view_if_needed()
+    p.shot("gateway-api-notes")
