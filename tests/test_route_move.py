@@ -155,8 +155,14 @@ def test_a_route_with_three_annotations_moves_and_says_what_was_dropped(
         kube.get_ingress(environment.namespace, "shop")
     assert _http_routes(kube, environment) == ["shop"]
     moved = Route.objects.get(pk=route.pk)
-    assert moved.gateway == edge and moved.annotations == {} and moved.host == route.host
+    assert moved.gateway == edge and moved.host == route.host
+    # What "Show as Gateway API" said becomes a field is in the HTTPRoute: the timeout and the header filter.
+    assert moved.annotations == {"nginx.org/proxy-read-timeout": "90", "nginx.org/proxy-set-headers": "X-Team: shop"}
     live = kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    assert live["spec"]["rules"][0]["timeouts"] == {"backendRequest": "90s"}
+    assert live["spec"]["rules"][0]["filters"] == [
+        {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "X-Team", "value": "shop"}]}}
+    ]
     assert moved.resource_version and live["spec"]["parentRefs"][0]["name"] == edge.gateway_name
     entry = AuditEntry.objects.get(environment=environment, action=AuditEntry.Action.MOVE)
     assert entry.route_name == "shop" and entry.manifest["kind"] == "HTTPRoute"

@@ -25,6 +25,7 @@ from kubegems_routes.lib.protocols import TLS_PROTOCOLS as TLS_PROTOCOLS
 from kubegems_routes.lib.protocols import WS as WS
 from kubegems_routes.lib.protocols import WSS as WSS
 from kubegems_routes.lib.protocols import needs_tls as needs_tls
+from kubegems_routes.routes import gateway_behaviour
 
 MANAGED_BY = "kubegems-routes"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -286,12 +287,15 @@ def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
     if spec.host:
         body["hostnames"] = [spec.host]
     grpc = spec.protocol == GRPC
+    # The route's behaviours (nginx.org/* annotations) as the filters and timeouts Gateway API has for them.
+    behaviour = gateway_behaviour.translate(effective_annotations(spec), spec.kind, spec.backends)
     rules = []
-    for backend in spec.backends:
+    for backend, extra in zip(spec.backends, behaviour.rules, strict=True):
         rule: dict[str, Any] = {}
         matches = _grpc_matches(backend) if grpc else [_http_match(backend)]
         if matches:
             rule["matches"] = matches
+        rule.update(extra)
         rule["backendRefs"] = [_backend_ref(spec, backend)]
         rules.append(rule)
     body["rules"] = rules

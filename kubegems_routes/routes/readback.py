@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Manifest
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import drift, gateway_behaviour, manifest
 from kubegems_routes.routes.errors import NotImportable
 from kubegems_routes.routes.kept import kept_from
 from kubegems_routes.routes.models import Route
@@ -124,14 +124,17 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
     if len(hostnames) != 1:
         raise NotImportable(_("A route has exactly one host; this one has %(n)s.") % {"n": len(hostnames)})
     backends: list[manifest.Backend] = []
+    behaviour: list[Manifest] = []  # each rule's filters and timeouts
     for i, rule in enumerate(spec.get("rules") or []):
-        _refuse_unknown(rule, {"matches", "backendRefs"}, f"spec.rules[{i}]")
+        _refuse_unknown(rule, {"matches", "backendRefs", "filters", "timeouts"}, f"spec.rules[{i}]")
+        behaviour.append({k: rule[k] for k in ("filters", "timeouts") if rule.get(k)})
         service, port = _service_ref(rule.get("backendRefs") or [], namespace, f"spec.rules[{i}].backendRefs[0]")
         for path, path_type in _rule_paths(kind, rule.get("matches") or [], f"spec.rules[{i}].matches"):
             backends.append(manifest.Backend(path=path, path_type=path_type, service=service, port=port))
     if not backends:
         raise NotImportable(_("It has no rules."))
     annotations = drift.managed_view(obj)["annotations"]
+    _refuse_behaviour(behaviour, annotations, kind, backends)
     base = gateway.annotation_dict()  # no protocol annotation in Gateway API
     return RouteValues(
         gateway=gateway,
@@ -142,6 +145,22 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
         annotations={k: v for k, v in annotations.items() if base.get(k) != v},
         kept=kept_from(obj),
     )
+
+
+def _refuse_behaviour(
+    behaviour: list[Manifest], annotations: dict[str, str], kind: str, backends: list[manifest.Backend]
+) -> None:
+    """Filters and timeouts are a route's behaviours, written from its annotations (gateway_behaviour): read
+    back only where they are exactly what those annotations make, one rule per path."""
+    if not any(behaviour):
+        return
+    made = gateway_behaviour.translate(annotations, kind, backends).rules if len(behaviour) == len(backends) else []
+    if made != behaviour:
+        fields = sorted({f"spec.rules[{i}].{k}" for i, rule in enumerate(behaviour) for k in rule})
+        raise NotImportable(
+            _("The route form expresses %(fields)s only as its behaviour fields write them.")
+            % {"fields": ", ".join(fields)}
+        )
 
 
 def _refuse_unknown(part: Manifest, known: set[str], where: str) -> None:
