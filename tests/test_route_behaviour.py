@@ -369,3 +369,10 @@ def test_on_a_gateway_api_gateway_the_part_says_which_behaviours_it_cannot_have(
     assert "id_read_timeout_gateway_api" in part  # a GRPCRoute has no timeouts
     ingress = operator_client.post(url, route_data(nginx), HTTP_HX_REQUEST="true")
     assert "_gateway_api" not in ingress.content.decode()
+
+
+def test_split_keeps_a_redirect_spelled_otherwise_as_a_row():
+    fields, rest = behaviour.split({"nginx.org/ssl-redirect": "True", "nginx.org/proxy-read-timeout": "5s", "a/b": "c"})
+    assert fields == {"read_timeout": "5s"}
+    assert rest == {"nginx.org/ssl-redirect": "True", "a/b": "c"}
+    assert behaviour.split({"nginx.org/ssl-redirect": "false"})[0] == {"https_redirect": "false"}

@@ -414,3 +414,33 @@ def _move_ends(client, environment, seconds: float = 10):
             return client.get(response["HX-Redirect"])
         time.sleep(0.1)
     raise AssertionError(f"the move did not end within {seconds} s")
+
+
+def test_behaviours_set_through_fields_carry_over_as_the_page_said(gateway_api, operator_client, environment, kube):
+    route = _created(
+        operator_client,
+        environment,
+        read_timeout="2m",
+        response_headers="X-Team:shop",
+        max_body_size="10m",
+        **{"paths-0-path": "/shop/", "paths-0-rewrite": "/"},
+    )
+    edge = gateway_api_gateway(environment, kube)
+    shown = operator_client.get(reverse("routes:as-gateway-api", args=[environment.pk, "shop"])).context["shown"]
+    with Controller(kube, environment.namespace, edge, "True", "Accepted", "Route is accepted"):
+        _move(operator_client, environment, edge, confirm_dropped="on")
+    live = kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    # What the page showed is what was created: the same rule, timeouts and filters.
+    assert live["spec"]["rules"] == shown.manifest["spec"]["rules"]
+    rule = live["spec"]["rules"][0]
+    assert rule["timeouts"] == {"backendRequest": "2m"}
+    assert [f["type"] for f in rule["filters"]] == ["ResponseHeaderModifier", "URLRewrite"]
+    moved = Route.objects.get(pk=route.pk)
+    assert "nginx.org/client-max-body-size" not in moved.annotations  # dropped, as confirmed
+    edit = operator_client.get(reverse("routes:edit", args=[environment.pk, "shop"]))
+    assert (edit.context["form"]["read_timeout"].value(), edit.context["form"]["response_headers"].value()) == (
+        "2m",
+        "X-Team:shop",
+    )
+    assert edit.context["editor"].paths.forms[0]["rewrite"].value() == "/"
+    assert edit.context["edit_sync"] == "in-sync"

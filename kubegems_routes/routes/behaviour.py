@@ -107,10 +107,21 @@ BY_NAME = {b.name: b for b in BEHAVIOURS}
 RATE_COMPANIONS = ("rate_burst", "rate_reject_code")
 
 
+# The redirect is a choice: another spelling the controller reads ("True", "1") stays a row of its own.
+CHOICES = {"https_redirect": ("true", "false")}
+
+
 def split(annotations: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """A route's annotations as its behaviour fields (name -> value) and the rest (key -> value)."""
-    fields = {BY_KEY[k].name: v for k, v in annotations.items() if k in BY_KEY}
-    return fields, {k: v for k, v in annotations.items() if k not in BY_KEY}
+    fields: dict[str, str] = {}
+    rest: dict[str, str] = {}
+    for key, value in annotations.items():
+        found = BY_KEY.get(key)
+        if found is not None and value in CHOICES.get(found.name, (value,)):
+            fields[found.name] = value
+        else:
+            rest[key] = value
+    return fields, rest
 
 
 def rewrites_by_service(value: str, services: Iterable[str]) -> dict[str, str] | None:

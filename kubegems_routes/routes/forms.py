@@ -796,7 +796,7 @@ class RouteEditor:
         for form, row in zip(self.annotations.forms, rows, strict=True):
             key = row["key"].strip()
             warning = (annotation_values.unknown_key_warning(key) or "") if on_ingress else ""
-            if key in behaviour.BY_KEY:
+            if behaviour.split({key: row["value"]})[0]:  # shown in its field once saved
                 warning = _("This is the field %(field)s under Behaviour; once saved it shows there.") % {
                     "field": behaviour.BY_KEY[key].label
                 }
