@@ -82,10 +82,11 @@ run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
 # The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start. The image
-# tests (marker `image`) run in the first half only: they start their own PostgreSQL for the containers.
+# tests (marker `image`) run in the first half only: they start their own PostgreSQL for the containers;
+# so do the Keycloak sign-in tests (marker `keycloak`), which test no database difference.
 test: setup image-packages check
 	$(PY) -m pytest
-	KGR_TEST_DATABASE=postgres $(PY) -m pytest -m "not image"
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest -m "not image and not keycloak"
 
 # Static checks, quick: lint, format, imports that run downward, types, Django's system checks,
 # no missing migration.

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "template_partials",
     "kubegems_routes.lib.axes_app.LoginLockoutConfig",  # django-axes, with a translated name
     "kubegems_routes.tenancy",
+    "kubegems_routes.identity",
     "kubegems_routes.gateways",
     "kubegems_routes.routes",
     "kubegems_routes.workbench",
@@ -143,6 +144,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "kubegems_routes.identity.backend.ProviderBackend",
 ]
 
 ROOT_URLCONF = "kubegems_routes.urls"
@@ -253,6 +255,30 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Sign-in through the organisation's OpenID Connect provider (docs/sign-in.md), on when KGR_OIDC_ISSUER is set:
+# the authorization code flow with PKCE, state and nonce (mozilla-django-oidc), endpoints from the issuer's
+# /.well-known/openid-configuration. Local log-in stays for a break-glass admin unless KGR_LOCAL_LOGIN=false.
+OIDC_ISSUER = (env("KGR_OIDC_ISSUER") or "").rstrip("/")
+OIDC_RP_CLIENT_ID = env("KGR_OIDC_CLIENT_ID") or ""
+OIDC_RP_CLIENT_SECRET = env("KGR_OIDC_CLIENT_SECRET") or ""
+if OIDC_ISSUER and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "KGR_OIDC_ISSUER needs KGR_OIDC_CLIENT_ID and KGR_OIDC_CLIENT_SECRET (or KGR_OIDC_CLIENT_SECRET_FILE)"
+    )
+if OIDC_ISSUER and not OIDC_ISSUER.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"KGR_OIDC_ISSUER must be an http(s) URL, not {OIDC_ISSUER!r}")
+OIDC_RP_SCOPES = " ".join(envlist("KGR_OIDC_SCOPES", "openid,email,profile"))
+if "openid" not in OIDC_RP_SCOPES.split():
+    raise ImproperlyConfigured("KGR_OIDC_SCOPES must include openid")
+OIDC_GROUPS_CLAIM = env("KGR_OIDC_GROUPS_CLAIM", "groups") or "groups"
+OIDC_PROVIDER_NAME = env("KGR_OIDC_PROVIDER_NAME", "single sign-on") or "single sign-on"
+OIDC_TIMEOUT = envfloat("KGR_OIDC_TIMEOUT", "5")
+LOCAL_LOGIN = envbool("KGR_LOCAL_LOGIN", "true")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the provider's log-out
+OIDC_RP_SIGN_ALGO = "RS256"
 
 # Keys that encrypt stored cluster credentials; the first encrypts, all decrypt.
 # Without them a key is derived from DJANGO_SECRET_KEY.
