@@ -11,6 +11,7 @@ import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -233,29 +234,6 @@ SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", "false" if DEBUG els
 if envbool("DJANGO_BEHIND_TLS_PROXY", "false"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Only the console's own scripts and styles: no inline script or style, no
-# eval (htmx needs none: no hx-on, no trigger filters, indicator styles off).
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
-        "img-src": [SELF, "data:"],
-        "connect-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    }
-}
-
-# Login attempts: 5 failures for one username from one address lock it for 15 minutes.
-AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-
 # Sign-in through the organisation's OpenID Connect provider (docs/sign-in.md), on when KGR_OIDC_ISSUER is set:
 # the authorization code flow with PKCE, state and nonce (mozilla-django-oidc), endpoints from the issuer's
 # /.well-known/openid-configuration. Local log-in stays for a break-glass admin unless KGR_LOCAL_LOGIN=false.
@@ -279,6 +257,30 @@ OIDC_USE_PKCE = True
 OIDC_USE_NONCE = True
 OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the provider's log-out
 OIDC_RP_SIGN_ALGO = "RS256"
+
+# Only the console's own scripts and styles: no inline script or style, no
+# eval (htmx needs none: no hx-on, no trigger filters, indicator styles off).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        # Log-out posts a form that redirects to the provider's end_session_endpoint (RP-initiated log-out).
+        "form-action": [SELF, *([urlsplit(OIDC_ISSUER)._replace(path="", query="").geturl()] if OIDC_ISSUER else [])],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login attempts: 5 failures for one username from one address lock it for 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Keys that encrypt stored cluster credentials; the first encrypts, all decrypt.
 # Without them a key is derived from DJANGO_SECRET_KEY.

@@ -13,6 +13,7 @@ server started for the session (tests/postgres.py); the default is SQLite.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import uuid
 from collections.abc import Iterator
@@ -233,6 +234,10 @@ def _point_at(settings, issuer: str) -> None:
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.OIDC_PROVIDER_NAME = "Keycloak"
+    # As settings.py does for KGR_OIDC_ISSUER: log-out's form redirects to the provider.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"].append(issuer.split("/realms/")[0])
+    settings.CONTENT_SECURITY_POLICY = policy
     oidc_provider.forget()
 
 

@@ -24,7 +24,7 @@ from jwt.algorithms import RSAAlgorithm
 from kubegems_routes.demo.keycloak import Keycloak
 
 CLIENT_ID = "kubegems-routes"
-CLIENT_SECRET = "test-client-secret"  # noqa: S105 - tests/keycloak_realm.json's
+CLIENT_SECRET = "test-client-secret"
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
 
 
@@ -38,11 +38,25 @@ class _FormFinder(HTMLParser):
             self.action = dict(attrs).get("action")
 
 
+class Browser(requests.Session):
+    """A person's browser, as far as Keycloak's pages go.
+
+    Keycloak marks its cookies Secure even over plain HTTP on loopback, where browsers treat
+    http://127.0.0.1 as a secure context and send them; requests would not, so the flag is dropped.
+    """
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        response = super().request(*args, **kwargs)
+        for cookie in self.cookies:
+            cookie.secure = False
+        return response
+
+
 def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
-def keycloak_login(browser: requests.Session, authorize_url: str, username: str) -> str:
+def keycloak_login(browser: Browser, authorize_url: str, username: str) -> str:
     """Sign in on Keycloak's own login page; the redirect back to the console (its callback URL).
 
     With a Keycloak session already open (the same `browser`), Keycloak answers at once without its form.
@@ -64,7 +78,7 @@ def keycloak_login(browser: requests.Session, authorize_url: str, username: str)
     return response.headers["Location"]
 
 
-def has_keycloak_session(browser: requests.Session, authorize_url: str) -> bool:
+def has_keycloak_session(browser: Browser, authorize_url: str) -> bool:
     """Whether Keycloak signs this browser in without asking (its SSO session is alive)."""
     response = browser.get(authorize_url, allow_redirects=False, timeout=30)
     return response.status_code == 302

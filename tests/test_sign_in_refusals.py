@@ -148,7 +148,7 @@ def test_an_unreachable_provider_is_said_on_the_login_page_and_local_login_still
     from kubegems_routes.identity import provider
 
     provider.forget()
-    User.objects.create_user("breakglass", password="local-password")  # noqa: S106
+    User.objects.create_user("breakglass", password="local-password")
 
     page = client.get(reverse("login"))
     assert page.status_code == 200
@@ -166,7 +166,7 @@ def test_an_unreachable_provider_is_said_on_the_login_page_and_local_login_still
 
 def test_local_login_can_be_switched_off(client, forging_provider, settings):
     settings.LOCAL_LOGIN = False
-    User.objects.create_user("breakglass", password="local-password")  # noqa: S106
+    User.objects.create_user("breakglass", password="local-password")
     page = client.get(reverse("login")).content.decode()
     assert 'name="password"' not in page and "Sign in with Keycloak" in page
 

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 _KEPT_SECONDS = 300.0
+# A provider that did not answer is not asked again for this long: the login page stays quick while it is down.
+_FAILURE_KEPT_SECONDS = 15.0
 
 
 class ProviderUnavailable(Exception):
@@ -33,6 +35,7 @@ class Provider:
 
 _lock = threading.Lock()
 _cached: tuple[float, str, Provider] | None = None
+_failed: tuple[float, str, str] | None = None
 
 
 def enabled() -> bool:
