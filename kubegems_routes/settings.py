@@ -312,6 +312,8 @@ KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
 
 # `make run` as root also starts the NGINX data plane for the demo gateway; 0 keeps it off.
 DEMO_DATA_PLANE = envbool("KGR_DEMO_DATA_PLANE", "true")
+# `KGR_DEMO_OIDC=1 make run` also starts a demo Keycloak and signs in through it (docs/sign-in.md).
+DEMO_OIDC = envbool("KGR_DEMO_OIDC", "false")
 
 # How many times a user may press a route's Test button per minute (each sends one request through the
 # route's gateway); past that the button answers 429.
