@@ -44,14 +44,68 @@ def home(version: str = KEYCLOAK_VERSION) -> Path:
     return cache_root() / "keycloak" / version / f"keycloak-{version}"
 
 
+# Written once the cached tree has been built for start-dev (see _build_for_development).
+_DEV_BUILT = ".kgr-dev-built"
+
+
 def ensure_keycloak(version: str = KEYCLOAK_VERSION) -> Path:
-    """Fetch and unpack Keycloak unless cached; return its home. Raises BuildError saying what to install."""
-    if (home(version) / "bin" / "kc.sh").is_file():
+    """Fetch, unpack and build Keycloak unless cached; return its home. Raises BuildError saying what to install."""
+    if (home(version) / _DEV_BUILT).is_file():
         return home(version)
     with build_lock(f"keycloak-{version}"):
         if not (home(version) / "bin" / "kc.sh").is_file():
             _fetch(version)
+        if not (home(version) / _DEV_BUILT).is_file():
+            _build_for_development(home(version))
     return home(version)
+
+
+def _build_for_development(tree: Path, timeout: float = 900) -> None:
+    """Run start-dev once in the cached tree and stop it once it has built itself.
+
+    The distribution is built for production; start-dev first rebuilds it for development (Quarkus
+    "augmentation", 90 s on 2 busy cores). Done here once, each start's copy of the tree skips it.
+    """
+    _log("building Keycloak for start-dev, once (about 1-2 minutes)")
+    log_path = tree / "data" / "build.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    environment = {
+        **os.environ,
+        "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(tree / "bin" / "kc.sh"), "start-dev", f"--http-port={free_port()}", "--http-host=127.0.0.1"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    try:
+        while "Running the server in development mode" not in log_path.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise BuildError(
+                    f"Keycloak did not build for start-dev:\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
+            time.sleep(1)
+    finally:
+        _stop_group(process)
+        shutil.rmtree(tree / "data", ignore_errors=True)
+    (tree / _DEV_BUILT).touch()
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _fetch(version: str) -> None:
@@ -125,19 +179,11 @@ class Keycloak:
         if self._stopped:
             return
         self._stopped = True
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        _stop_group(self.process)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start(realm_file: Path, *, port: int | None = None, timeout: float = 180) -> Keycloak:
+def start(realm_file: Path, *, port: int | None = None, timeout: float = 300) -> Keycloak:
     """Start a fresh Keycloak with realm_file imported; return once its realm answers discovery."""
     source = ensure_keycloak()
     realm = json.loads(realm_file.read_text())["realm"]
@@ -159,7 +205,7 @@ def start(realm_file: Path, *, port: int | None = None, timeout: float = 180) ->
         process = subprocess.Popen(
             [
                 *(str(tree / "bin" / "kc.sh"), "start-dev", "--import-realm", f"--http-port={port}"),
-                *("--http-host=127.0.0.1", "--http-management-port=0", "--cache=local"),
+                "--http-host=127.0.0.1",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
