@@ -180,3 +180,17 @@ def test_without_a_provider_the_login_page_is_the_local_one(client, settings):
     page = client.get(reverse("login")).content.decode()
     assert 'name="password"' in page and "Sign in with" not in page
     assert client.get(reverse("oidc_authentication_init"))["Location"] == reverse("login")
+
+
+def test_with_a_provider_admins_log_in_is_the_consoles(client, forging_provider, settings):
+    settings.LOCAL_LOGIN = False
+    response = client.get("/admin/login/?next=/admin/identity/grouprole/")
+    assert response["Location"] == "/login/?next=%2Fadmin%2Fidentity%2Fgrouprole%2F"
+    User.objects.create_superuser("breakglass", password="local-password")
+    refused = client.post("/admin/login/", {"username": "breakglass", "password": "local-password"})
+    assert refused.status_code == 302 and not refused.wsgi_request.user.is_authenticated
+
+
+def test_without_a_provider_admins_log_in_is_its_own(client, settings):
+    settings.OIDC_ISSUER = ""
+    assert client.get("/admin/login/").status_code == 200

@@ -11,6 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -99,6 +100,17 @@ class FinishSignIn(OIDCAuthenticationCallbackView):
                 % {"claim": settings.OIDC_GROUPS_CLAIM},
             )
         return response
+
+
+def admin_login(request: HttpRequest) -> HttpResponseBase:
+    """With a provider, admin's own log-in form gives way to the console's (which offers the provider, and
+    local log-in only while KGR_LOCAL_LOGIN allows it)."""
+    from django.contrib import admin
+
+    if not enabled():
+        return admin.site.login(request)
+    query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
+    return HttpResponseRedirect(f"{reverse('login')}?{query}")
 
 
 def refused(request: HttpRequest, reason: str, *, status: int = 403) -> HttpResponse:
