@@ -194,3 +194,12 @@ def test_with_a_provider_admins_log_in_is_the_consoles(client, forging_provider,
 def test_without_a_provider_admins_log_in_is_its_own(client, settings):
     settings.OIDC_ISSUER = ""
     assert client.get("/admin/login/").status_code == 200
+
+
+def test_admins_log_out_is_the_consoles(client, forging_provider, acme):
+    provider = forging_provider
+    sign_in_with(client, provider, lambda nonce: provider.keys[0].sign(provider.claims(nonce)))
+    response = client.post("/admin/logout/")
+    assert response["Location"].startswith(f"http://127.0.0.1:{provider.server.server_address[1]}/logout?")
+    assert "id_token_hint" in query_of(response["Location"])
+    assert not client.get(reverse("workbench:environments")).wsgi_request.user.is_authenticated
