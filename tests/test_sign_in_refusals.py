@@ -203,3 +203,25 @@ def test_admins_log_out_is_the_consoles(client, forging_provider, acme):
     assert response["Location"].startswith(f"http://127.0.0.1:{provider.server.server_address[1]}/logout?")
     assert "id_token_hint" in query_of(response["Location"])
     assert not client.get(reverse("workbench:environments")).wsgi_request.user.is_authenticated
+
+
+def test_a_sign_in_returns_to_the_page_asked_for(client, forging_provider, acme):
+    provider = forging_provider
+    login = client.get(reverse("login"), {"next": "/workbench/?page=2"}).content.decode()
+    assert 'href="/oidc/authenticate/?next=/workbench/%3Fpage%3D2"' in login
+    start = client.get(reverse("oidc_authentication_init"), {"next": "/workbench/?page=2"})
+    query = query_of(start["Location"])
+    provider.id_token = provider.keys[0].sign(provider.claims(query["nonce"]))
+    back = client.get(reverse("oidc_authentication_callback"), {"code": "c", "state": query["state"]})
+    assert back["Location"] == "/workbench/?page=2"
+
+
+def test_a_disabled_user_is_refused(client, forging_provider, acme):
+    provider = forging_provider
+    sign_in_with(client, provider, lambda nonce: provider.keys[0].sign(provider.claims(nonce)))
+    client.post(reverse("logout"))
+    User.objects.filter(username="mallory").update(is_active=False)
+
+    response = sign_in_with(client, provider, lambda nonce: provider.keys[0].sign(provider.claims(nonce)))
+    assert response.status_code == 403 and "Your account in the console is disabled." in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
