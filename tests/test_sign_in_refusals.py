@@ -68,6 +68,15 @@ def test_a_token_for_another_audience_is_refused(client, forging_provider, acme)
     assert_refused(sign_in_with(client, provider, token), "issued for another application")
 
 
+def test_a_token_for_several_audiences_needs_this_console_as_its_authorized_party(client, forging_provider, acme):
+    provider = forging_provider
+    both = ["another-app", "kubegems-routes"]
+    token = lambda nonce: provider.keys[0].sign(provider.claims(nonce, aud=both, azp="another-app"))  # noqa: E731
+    assert_refused(sign_in_with(client, provider, token), "issued for another application")
+    token = lambda nonce: provider.keys[0].sign(provider.claims(nonce, aud=both, azp="kubegems-routes"))  # noqa: E731
+    assert sign_in_with(client, provider, token).status_code == 302
+
+
 def test_an_expired_token_is_refused(client, forging_provider, acme):
     provider = forging_provider
     hour_ago = int(time.time()) - 3600

@@ -105,6 +105,10 @@ class ProviderBackend(OIDCAuthenticationBackend):
             raise SignInRefused(_("The ID token's signature is not valid.")) from exc
         except jwt.InvalidTokenError as exc:
             raise SignInRefused(_("The ID token is not valid: %(why)s") % {"why": exc}) from exc
+        audiences = payload["aud"] if isinstance(payload["aud"], list) else [payload["aud"]]
+        if len(audiences) > 1 and payload.get("azp") != self.OIDC_RP_CLIENT_ID:
+            # OpenID Connect Core 3.1.3.7: with several audiences, the token was issued to the party in azp.
+            raise SignInRefused(_("The ID token was issued for another application, not this console."))
         if payload.get("nonce") != kwargs.get("nonce"):
             raise SignInRefused(_("The ID token belongs to another sign-in (its nonce does not match)."))
         return payload
