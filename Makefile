@@ -5,14 +5,15 @@
 # etcd built from Go modules into ~/.cache/kubegems-routes (about 4 minutes on
 # 2 cores the first time), and the data plane (NGINX Ingress Controller and
 # nginx + njs, from ../shared/third_party or upstream git; about 6-14 minutes
-# the first time) with the Debian packages it needs to build and run.
+# the first time) with the Debian packages it needs to build and run. `make test` also fetches Keycloak
+# (Maven and Java) for the sign-in tests; `KGR_DEMO_OIDC=1 make run` fetches it when it starts the demo one.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast check lint controlplane dataplane clean bench system-packages messages \
+.PHONY: setup run test test-fast check lint controlplane dataplane keycloak clean bench system-packages messages \
 	image image-packages
 
 # The development virtualenv: the runtime (requirements.txt) plus the test tools.
@@ -32,6 +33,10 @@ controlplane:
 dataplane: controlplane system-packages
 	$(PYTHON) -m kubegems_routes.dataplane.build
 
+# Keycloak (the sign-in tests' and the demo's OpenID Connect provider), fetched with Maven into the cache.
+keycloak: system-packages
+	$(PYTHON) -m kubegems_routes.demo.keycloak
+
 # Debian packages: installed when missing if we are root, else a clear message.
 system-packages:
 	@missing=""; \
@@ -45,6 +50,8 @@ system-packages:
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v unshare >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v mvn >/dev/null 2>&1 || missing="$$missing maven"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -82,10 +89,11 @@ run: setup
 	DJANGO_DEBUG=1 $(PY) manage.py runconsole
 
 # The whole suite twice: on SQLite, then on a throwaway PostgreSQL server the tests start. The image
-# tests (marker `image`) run in the first half only: they start their own PostgreSQL for the containers.
-test: setup image-packages check
+# tests (marker `image`) run in the first half only: they start their own PostgreSQL for the containers;
+# so do the Keycloak sign-in tests (marker `keycloak`), which test no database difference.
+test: setup keycloak image-packages check
 	$(PY) -m pytest
-	KGR_TEST_DATABASE=postgres $(PY) -m pytest -m "not image"
+	KGR_TEST_DATABASE=postgres $(PY) -m pytest -m "not image and not keycloak"
 
 # Static checks, quick: lint, format, imports that run downward, types, Django's system checks,
 # no missing migration.
@@ -98,7 +106,7 @@ check: $(STAMP)
 	DJANGO_DEBUG=1 DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
 # A fast subset for developers: SQLite, no browser, no load test (make test runs everything).
-test-fast: $(STAMP) messages controlplane dataplane
+test-fast: $(STAMP) messages controlplane dataplane keycloak
 	$(PY) -m pytest -m "not e2e and not slow"
 
 lint: $(STAMP)

@@ -11,6 +11,7 @@ import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
     "template_partials",
     "kubegems_routes.lib.axes_app.LoginLockoutConfig",  # django-axes, with a translated name
     "kubegems_routes.tenancy",
+    "kubegems_routes.identity",
     "kubegems_routes.gateways",
     "kubegems_routes.routes",
     "kubegems_routes.workbench",
@@ -143,6 +145,7 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "kubegems_routes.identity.backend.ProviderBackend",
 ]
 
 ROOT_URLCONF = "kubegems_routes.urls"
@@ -231,6 +234,30 @@ SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", "false" if DEBUG els
 if envbool("DJANGO_BEHIND_TLS_PROXY", "false"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Sign-in through the organisation's OpenID Connect provider (docs/sign-in.md), on when KGR_OIDC_ISSUER is set:
+# the authorization code flow with PKCE, state and nonce (mozilla-django-oidc), endpoints from the issuer's
+# /.well-known/openid-configuration. Local log-in stays for a break-glass admin unless KGR_LOCAL_LOGIN=false.
+OIDC_ISSUER = (env("KGR_OIDC_ISSUER") or "").rstrip("/")
+OIDC_RP_CLIENT_ID = env("KGR_OIDC_CLIENT_ID") or ""
+OIDC_RP_CLIENT_SECRET = env("KGR_OIDC_CLIENT_SECRET") or ""
+if OIDC_ISSUER and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "KGR_OIDC_ISSUER needs KGR_OIDC_CLIENT_ID and KGR_OIDC_CLIENT_SECRET (or KGR_OIDC_CLIENT_SECRET_FILE)"
+    )
+if OIDC_ISSUER and not OIDC_ISSUER.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"KGR_OIDC_ISSUER must be an http(s) URL, not {OIDC_ISSUER!r}")
+OIDC_RP_SCOPES = " ".join(envlist("KGR_OIDC_SCOPES", "openid,email,profile"))
+if "openid" not in OIDC_RP_SCOPES.split():
+    raise ImproperlyConfigured("KGR_OIDC_SCOPES must include openid")
+OIDC_GROUPS_CLAIM = env("KGR_OIDC_GROUPS_CLAIM", "groups") or "groups"
+OIDC_PROVIDER_NAME = env("KGR_OIDC_PROVIDER_NAME", "single sign-on") or "single sign-on"
+OIDC_TIMEOUT = envfloat("KGR_OIDC_TIMEOUT", "5")
+LOCAL_LOGIN = envbool("KGR_LOCAL_LOGIN", "true")
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the provider's log-out
+OIDC_RP_SIGN_ALGO = "RS256"
+
 # Only the console's own scripts and styles: no inline script or style, no
 # eval (htmx needs none: no hx-on, no trigger filters, indicator styles off).
 CONTENT_SECURITY_POLICY = {
@@ -242,7 +269,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],
-        "form-action": [SELF],
+        # Log-out posts a form that redirects to the provider's end_session_endpoint (RP-initiated log-out).
+        "form-action": [SELF, *([urlsplit(OIDC_ISSUER)._replace(path="", query="").geturl()] if OIDC_ISSUER else [])],
         "frame-ancestors": [NONE],
     }
 }
@@ -284,6 +312,8 @@ KUBE_CACHE_WRITE_WAIT = envfloat("KGR_KUBE_CACHE_WRITE_WAIT", "2")
 
 # `make run` as root also starts the NGINX data plane for the demo gateway; 0 keeps it off.
 DEMO_DATA_PLANE = envbool("KGR_DEMO_DATA_PLANE", "true")
+# `KGR_DEMO_OIDC=1 make run` also starts a demo Keycloak and signs in through it (docs/sign-in.md).
+DEMO_OIDC = envbool("KGR_DEMO_OIDC", "false")
 
 # How many times a user may press a route's Test button per minute (each sends one request through the
 # route's gateway); past that the button answers 429.

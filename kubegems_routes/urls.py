@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from kubegems_routes.workbench import health
@@ -10,8 +9,7 @@ urlpatterns = [
     # Answered by ProbeMiddleware before host checks; listed so reverse() and the URL map show them.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("kubegems_routes.identity.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("workbench/", include("kubegems_routes.workbench.urls")),

@@ -13,6 +13,7 @@ server started for the session (tests/postgres.py); the default is SQLite.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,12 +27,15 @@ from kubegems_routes.controlplane.build import BuildError
 from kubegems_routes.controlplane.objects import ensure_namespace, install_crds
 from kubegems_routes.controlplane.server import ControlPlane, ControlPlaneError
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
+from kubegems_routes.demo import keycloak as keycloak_module
 from kubegems_routes.demo.seed import seed_cluster_objects
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.identity import provider as oidc_provider
 from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
+from tests.oidc import CLIENT_ID, CLIENT_SECRET, ForgingProvider, KeycloakAdmin
 from tests.postgres import Postgres, PostgresError
 
 TEST_DATABASE = os.environ.get("KGR_TEST_DATABASE", "sqlite")
@@ -200,3 +204,56 @@ def kube_cache(settings):
     settings.KUBE_CACHE_WRITE_WAIT = 2
     yield
     kube_cache_module.stop_all()
+
+
+KEYCLOAK_REALM = Path(__file__).with_name("keycloak_realm.json")
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Iterator[keycloak_module.Keycloak]:
+    """One real Keycloak per session (fresh data, tests/keycloak_realm.json imported), stopped with it."""
+    try:
+        server = keycloak_module.start(KEYCLOAK_REALM)
+    except BuildError as exc:
+        pytest.fail(
+            "Keycloak is needed for the sign-in tests and could not be fetched or started. "
+            f"Install Maven and Java 17 (sudo apt-get install maven default-jre-headless).\n{exc}",
+            pytrace=False,
+        )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def keycloak_admin(keycloak: keycloak_module.Keycloak) -> KeycloakAdmin:
+    return KeycloakAdmin(keycloak)
+
+
+def _point_at(settings, issuer: str) -> None:
+    settings.OIDC_ISSUER = issuer
+    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
+    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
+    settings.OIDC_PROVIDER_NAME = "Keycloak"
+    # As settings.py does for KGR_OIDC_ISSUER: log-out's form redirects to the provider.
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["form-action"].append(issuer.split("/realms/")[0])
+    settings.CONTENT_SECURITY_POLICY = policy
+    oidc_provider.forget()
+
+
+@pytest.fixture
+def oidc(settings, keycloak: keycloak_module.Keycloak) -> Iterator[keycloak_module.Keycloak]:
+    """The console signs in through the session's Keycloak."""
+    _point_at(settings, keycloak.issuer)
+    yield keycloak
+    oidc_provider.forget()
+
+
+@pytest.fixture
+def forging_provider(settings) -> Iterator[ForgingProvider]:
+    """The console signs in through a provider whose ID tokens the test forges (tests/oidc.py)."""
+    provider = ForgingProvider()
+    _point_at(settings, provider.issuer)
+    yield provider
+    provider.stop()
+    oidc_provider.forget()

@@ -15,6 +15,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from kubegems_routes.gateways.models import TenantDomain
+from kubegems_routes.identity.models import GroupRole, SignInAccount
 from kubegems_routes.tenancy.models import EnvironmentMember, ProjectMember
 from tests.helpers import create_url, route_data, tenant_gateway
 
@@ -36,6 +37,8 @@ def admin_zh(client, django_user_model, operator_client, environment):
     admin_user = django_user_model.objects.create_superuser("root", password="pw")
     ProjectMember.objects.create(project=environment.project, user=admin_user)
     EnvironmentMember.objects.create(environment=environment, user=admin_user)
+    GroupRole.objects.create(group="shop-devs", role=GroupRole.Role.ENVIRONMENT_OPERATOR, environment=environment)
+    SignInAccount.objects.create(user=admin_user, issuer="https://sso.example.com/realms/acme", subject="root-1")
     client.post(reverse("login"), {"username": "root", "password": "wrong"})  # an axes access attempt and failure
     client.force_login(admin_user)  # an axes access log
     client.user = admin_user

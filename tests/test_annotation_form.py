@@ -98,6 +98,6 @@ def test_the_row_error_is_in_the_users_language(operator_client, environment):
 
 def test_a_gateway_api_gateway_keeps_annotations_as_metadata_unchecked(operator_client, environment, gateway_api, kube):
     gateway = gateway_api_gateway(environment, kube)
-    data = route_data(gateway, name="gw", **_rows(**{"nginx.org/proxy-read-timeout": "banana"}))
+    data = route_data(gateway, name="gw", **_rows(**{"nginx.org/lb-method": "fastest"}))
     response = operator_client.post(create_url(environment), data)
     assert response.status_code == 302, response.content.decode()[:2000]

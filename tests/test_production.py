@@ -124,6 +124,13 @@ BAD_SETTINGS = {
     "log format": ({"DJANGO_LOG_FORMAT": "xml"}, "DJANGO_LOG_FORMAT"),
     "nameserver": ({"KGR_DNS_NAMESERVERS": "10.0.0.10,dns.example.com"}, "KGR_DNS_NAMESERVERS"),
     "versions kept": ({"KGR_ROUTE_VERSIONS_KEPT": "0"}, "KGR_ROUTE_VERSIONS_KEPT"),
+    "provider without client": ({"KGR_OIDC_ISSUER": "https://sso.example.com/realms/x"}, "KGR_OIDC_CLIENT_ID"),
+    "provider scopes": (
+        {"KGR_OIDC_ISSUER": "https://sso.example.com/realms/x", "KGR_OIDC_CLIENT_ID": "c"}
+        | {"KGR_OIDC_CLIENT_SECRET": "s", "KGR_OIDC_SCOPES": "email,profile"},
+        "KGR_OIDC_SCOPES",
+    ),
+    "local log-in": ({"KGR_LOCAL_LOGIN": "sometimes"}, "KGR_LOCAL_LOGIN"),
 }
 COMMANDS = {
     "gunicorn": [*GUNICORN, "-b", "127.0.0.1:0"],

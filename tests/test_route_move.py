@@ -155,8 +155,14 @@ def test_a_route_with_three_annotations_moves_and_says_what_was_dropped(
         kube.get_ingress(environment.namespace, "shop")
     assert _http_routes(kube, environment) == ["shop"]
     moved = Route.objects.get(pk=route.pk)
-    assert moved.gateway == edge and moved.annotations == {} and moved.host == route.host
+    assert moved.gateway == edge and moved.host == route.host
+    # What "Show as Gateway API" said becomes a field is in the HTTPRoute: the timeout and the header filter.
+    assert moved.annotations == {"nginx.org/proxy-read-timeout": "90", "nginx.org/proxy-set-headers": "X-Team: shop"}
     live = kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    assert live["spec"]["rules"][0]["timeouts"] == {"backendRequest": "90s"}
+    assert live["spec"]["rules"][0]["filters"] == [
+        {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": [{"name": "X-Team", "value": "shop"}]}}
+    ]
     assert moved.resource_version and live["spec"]["parentRefs"][0]["name"] == edge.gateway_name
     entry = AuditEntry.objects.get(environment=environment, action=AuditEntry.Action.MOVE)
     assert entry.route_name == "shop" and entry.manifest["kind"] == "HTTPRoute"
@@ -408,3 +414,33 @@ def _move_ends(client, environment, seconds: float = 10):
             return client.get(response["HX-Redirect"])
         time.sleep(0.1)
     raise AssertionError(f"the move did not end within {seconds} s")
+
+
+def test_behaviours_set_through_fields_carry_over_as_the_page_said(gateway_api, operator_client, environment, kube):
+    route = _created(
+        operator_client,
+        environment,
+        read_timeout="2m",
+        response_headers="X-Team:shop",
+        max_body_size="10m",
+        **{"paths-0-path": "/shop/", "paths-0-rewrite": "/"},
+    )
+    edge = gateway_api_gateway(environment, kube)
+    shown = operator_client.get(reverse("routes:as-gateway-api", args=[environment.pk, "shop"])).context["shown"]
+    with Controller(kube, environment.namespace, edge, "True", "Accepted", "Route is accepted"):
+        _move(operator_client, environment, edge, confirm_dropped="on")
+    live = kube.get_route_object("HTTPRoute", environment.namespace, "shop")
+    # What the page showed is what was created: the same rule, timeouts and filters.
+    assert live["spec"]["rules"] == shown.manifest["spec"]["rules"]
+    rule = live["spec"]["rules"][0]
+    assert rule["timeouts"] == {"backendRequest": "2m"}
+    assert [f["type"] for f in rule["filters"]] == ["ResponseHeaderModifier", "URLRewrite"]
+    moved = Route.objects.get(pk=route.pk)
+    assert "nginx.org/client-max-body-size" not in moved.annotations  # dropped, as confirmed
+    edit = operator_client.get(reverse("routes:edit", args=[environment.pk, "shop"]))
+    assert (edit.context["form"]["read_timeout"].value(), edit.context["form"]["response_headers"].value()) == (
+        "2m",
+        "X-Team:shop",
+    )
+    assert edit.context["editor"].paths.forms[0]["rewrite"].value() == "/"
+    assert edit.context["edit_sync"] == "in-sync"

@@ -488,3 +488,36 @@ def test_a_backend_weighted_0_is_no_failing_backend_but_its_row_says_its_endpoin
         ("web", 100.0, "ready"),
         ("web-canary", 0.0, "none-ready"),
     ]
+
+
+# -- with the behaviour fields: a rule's filters are its rows' --------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_canary_rewrites_as_one_rule_and_reads_back_in_sync(operator_client, environment, edge, canary_service, kube):
+    data = _canary(
+        edge,
+        **{"paths-0-path": "/shop/", "paths-1-path": "/shop/", "paths-0-rewrite": "/", "paths-1-rewrite": "/"},
+    )
+    response = operator_client.post(create_url(environment), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    stored = kube.get_gateway_route("HTTPRoute", environment.namespace, "shop")
+    rewrite = {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+    assert stored["spec"]["rules"] == [
+        {
+            "matches": [{"path": {"type": "PathPrefix", "value": "/shop/"}}],
+            "filters": [rewrite],
+            "backendRefs": [_ref("web", 80, 90), _ref("web-canary", 80, 10)],
+        }
+    ]
+    assert values_from_gateway_route(stored, environment).backends == Route.objects.get(name="shop").backends()
+    assert operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"])).context["sync"] == "in-sync"
+
+
+@pytest.mark.django_db
+def test_the_backends_of_a_path_must_rewrite_alike(operator_client, environment, edge, canary_service, kube):
+    data = _canary(edge, **{"paths-0-path": "/shop/", "paths-1-path": "/shop/", "paths-0-rewrite": "/"})
+    response = operator_client.post(create_url(environment), data)
+    assert response.status_code == 200
+    assert "share one rule: give them the same rewrite" in _row_errors(response, 1, "rewrite")
+    assert not Route.objects.exists()

@@ -188,3 +188,26 @@ class Events:
         raise AssertionError(
             f"the controller recorded no Event on {self.kind} {self.namespace}/{self.name} in {timeout}s"
         )
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+def http_request(
+    address: str,
+    host: str,
+    path: str = "/",
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float = TIMEOUT,
+) -> Reply:
+    """One request through nginx on port 80, as curl would send it; the status, body and headers as answered
+    (redirects not followed)."""
+    pool = urllib3.HTTPConnectionPool(address, 80, timeout=timeout, retries=False)
+    response = pool.request(method, path, body=body, headers={"Host": host}, redirect=False)
+    return Reply(response.status, response.data.decode(errors="replace"), dict(response.headers))

@@ -7,7 +7,9 @@ binds, prints ``ready`` and serves until stdin closes or it gets SIGTERM. When
 it dies the namespace and the veth pair go with it; nothing is left to clean.
 
 - ``--http NAME=PORT``: plain HTTP answering ``NAME METHOD PATH`` (which backend
-  served is what a routing test checks);
+  served, and the path it was asked for, is what a routing test checks), with
+  the request body's size in ``X-Body-Bytes``; ``?sleep=SECONDS`` answers that
+  much later (a slow backend, for timeouts);
 - ``--ws PORT``: a WebSocket echo (``websockets``); a plain GET gets 426;
 - ``--grpc PORT``: gRPC with the standard health service reporting SERVING.
 """
@@ -20,8 +22,13 @@ import os
 import signal
 import sys
 import threading
+import time
+import urllib.parse
 from concurrent import futures
 from types import FrameType
+
+MAX_BODY = 16 * 1024 * 1024
+MAX_SLEEP = 30.0
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -32,11 +39,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        received = len(self.rfile.read(min(length, MAX_BODY))) if length > 0 else 0
+        # ?sleep=<seconds>: a slow backend, for the timeouts of a route.
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            delay = min(float(query.get("sleep", ["0"])[0] or 0), MAX_SLEEP)
+        except ValueError:
+            delay = 0.0
+        if delay > 0:
+            time.sleep(delay)
         body = f"{self.backend} {self.command} {self.path}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Backend", self.backend)
+        self.send_header("X-Body-Bytes", str(received))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)

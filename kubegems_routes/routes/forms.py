@@ -10,6 +10,7 @@ onto the field they concern.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,8 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Service
 from kubegems_routes.lib.htmx import live
 from kubegems_routes.lib.validators import validate_annotation_key, validate_path, validate_port
-from kubegems_routes.routes import annotation_values, manifest
+from kubegems_routes.routes import annotation_values, behaviour, manifest
+from kubegems_routes.routes.gateway_behaviour import Outcome, translate
 from kubegems_routes.routes.models import PathType, Route, route_spec
 from kubegems_routes.routes.switch import switch_refusal
 from kubegems_routes.routes.tls import certificate_conflict
@@ -51,6 +53,11 @@ class GatewayChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.default_domain})"
 
 
+def _behaviour_field(name: str) -> forms.CharField:
+    found = behaviour.BY_NAME[name]
+    return forms.CharField(label=found.label, help_text=found.help, required=False, max_length=4096)
+
+
 class RouteForm(forms.ModelForm[Route]):
     # The Ingress version this edit started from, carried through the form so a
     # save can never silently overwrite a change made meanwhile.
@@ -58,6 +65,21 @@ class RouteForm(forms.ModelForm[Route]):
     # An edit that turns the route into another kind of object (an Ingress into an HTTPRoute...) is saved
     # only with this box ticked; its value is the kind confirmed, so a tick for one switch never confirms another.
     switch_to = forms.CharField(label=_("Confirm the switch"), required=False, max_length=16)
+    # Behaviours: each writes one nginx.org/* annotation (routes.behaviour), checked as the controller would.
+    https_redirect = forms.ChoiceField(
+        label=behaviour.BY_NAME["https_redirect"].label,
+        help_text=behaviour.BY_NAME["https_redirect"].help,
+        required=False,
+        choices=[("", _("as the gateway does")), ("true", _("redirect to HTTPS")), ("false", _("serve HTTP too"))],
+    )
+    connect_timeout = _behaviour_field("connect_timeout")
+    read_timeout = _behaviour_field("read_timeout")
+    send_timeout = _behaviour_field("send_timeout")
+    max_body_size = _behaviour_field("max_body_size")
+    rate_limit = _behaviour_field("rate_limit")
+    rate_burst = _behaviour_field("rate_burst")
+    rate_reject_code = _behaviour_field("rate_reject_code")
+    response_headers = _behaviour_field("response_headers")
 
     class Meta:
         model = Route
@@ -180,6 +202,16 @@ class PathForm(forms.Form):
             key: _("A weight is a whole number from 0 to 1000000.") for key in ("invalid", "min_value", "max_value")
         },
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": str(manifest.DEFAULT_WEIGHT)}),
+    )
+    # One nginx.org/rewrites for the route: NGINX rewrites per Service (routes.behaviour).
+    rewrite = forms.CharField(
+        label=_("Rewrite to"),
+        required=False,
+        max_length=1024,
+        help_text=_(
+            "The path the backend sees in place of the matched one: / for a path /shop/ sends /shop/items as /items."
+        ),
+        widget=forms.TextInput(attrs={"placeholder": "/"}),
     )
 
     def __init__(
@@ -328,8 +360,15 @@ class FormState:
     def from_route(cls, route: Route) -> FormState:
         if not route.pk:
             return cls(paths=[new_row(PathForm)])
-        paths = [{f: getattr(p, f) for f in PATH_FIELDS} for p in route.paths.all()]
-        return cls(paths=paths, annotations=[{"key": k, "value": v} for k, v in route.annotations.items()])
+        paths = [{f: str(getattr(p, f, "")) for f in PATH_FIELDS} for p in route.paths.all()]
+        # Each behaviour in its field, not in a row of its own; the rewrites on their path rows.
+        fields, rest = behaviour.split(route.annotations)
+        by_service = behaviour.rewrites_by_service(rest.get(behaviour.REWRITES, ""), [p["service"] for p in paths])
+        if by_service is not None:
+            del rest[behaviour.REWRITES]
+            for row in paths:
+                row["rewrite"] = by_service.get(row["service"], "")
+        return cls(fields=fields, paths=paths, annotations=[{"key": k, "value": v} for k, v in rest.items()])
 
 
 def _rows(
@@ -342,6 +381,20 @@ def _rows(
         total = 0
     missing = unposted or {}
     return [{f: data.get(f"{prefix}-{i}-{f}", missing.get(f, "")) for f in fields} for i in range(total)]
+
+
+def _with_behaviours(
+    rows: dict[str, str], fields: Mapping[str, str], rewrites: list[tuple[str, str]]
+) -> dict[str, str]:
+    """The annotation rows, then each behaviour field that is set and the path rows' rewrites, as the
+    annotations they write (a row typed with a behaviour's key counts while its field is empty)."""
+    merged = dict(rows)
+    for name, value in fields.items():
+        if value:
+            merged[behaviour.BY_NAME[name].key] = value
+    if any(path for _service, path in rewrites):
+        merged[behaviour.REWRITES] = behaviour.rewrites_value(rewrites)
+    return merged
 
 
 def _backend(row: Mapping[str, Any]) -> manifest.Backend:
@@ -508,11 +561,14 @@ class RouteEditor:
         """The Ingress as typed so far; an empty host shows ``host``, the one saving will use."""
         if self.gateway is None:
             return None
-        annotations = {
+        rows = {
             row["key"].strip(): row["value"]
             for row in self._rows_as_typed(self.annotations, ANNOTATION_FIELDS)
             if row["key"].strip()
         }
+        fields = {b.name: self.value(b.name).strip() for b in behaviour.BEHAVIOURS}
+        paths = self._rows_as_typed(self.paths, PATH_FIELDS)
+        annotations = _with_behaviours(rows, fields, [(p["service"], p["rewrite"].strip()) for p in paths])
         return route_spec(
             environment=self.environment,
             gateway=self.gateway,
@@ -571,6 +627,8 @@ class RouteEditor:
             valid = False
         if gateway is not None and not gateway.is_gateway_api and not self._annotation_values_valid(gateway):
             valid = False
+        if gateway is not None and not self._behaviours_valid(gateway):
+            valid = False
         size = sum(len(k) + len(v) for k, v in self._annotation_dict().items())
         if size > ANNOTATIONS_LIMIT and self.annotations.forms:
             self.annotations.forms[-1].add_error("value", _("All annotations together must stay under 256 KiB."))
@@ -611,6 +669,16 @@ class RouteEditor:
                     )
                     valid = False
                 seen.add((backend.service, backend.port))
+            # One rule has one set of filters: its rows rewrite alike.
+            first = str(rows[group[0]].cleaned_data.get("rewrite") or "")
+            for row in group[1:]:
+                if str(rows[row].cleaned_data.get("rewrite") or "") != first and "rewrite" not in rows[row].errors:
+                    rows[row].add_error(
+                        "rewrite",
+                        _("The backends of path %(path)s share one rule: give them the same rewrite.")
+                        % {"path": backends[row].path},
+                    )
+                    valid = False
             weighed = all("weight" not in rows[row].errors for row in group)
             if weighed and not any(backends[row].weight for row in group):
                 rows[group[0]].add_error(
@@ -640,7 +708,7 @@ class RouteEditor:
     def _annotation_values_valid(self, gateway: Gateway) -> bool:
         """Each nginx.org/* value as the controller checks it (annotation_values), the error on the row's value.
         The gateway's defaults are not the user's input: they count as companions, never as errors here."""
-        mine = self._annotation_dict()
+        mine = self._merged_annotations()
         context = annotation_values.Context(
             services=frozenset(
                 str(row.cleaned_data["service"])
@@ -690,6 +758,164 @@ class RouteEditor:
                 offer[group[-1]] = rows[group[-1]]["path"] or "/"
         return list(zip(self.paths.forms, offer, strict=True))
 
+    # -- behaviours ----------------------------------------------------------------
+
+    def _behaviour_fields(self) -> dict[str, str]:
+        """The behaviour fields that are set, cleaned (name -> value)."""
+        cleaned = self.form.cleaned_data
+        return {b.name: str(cleaned[b.name]) for b in behaviour.BEHAVIOURS if cleaned.get(b.name)}
+
+    def _path_rewrites(self) -> list[tuple[str, str]]:
+        return [
+            (str(row.cleaned_data.get("service") or ""), str(row.cleaned_data.get("rewrite") or ""))
+            for row in self.paths.forms
+            if hasattr(row, "cleaned_data")
+        ]
+
+    def _merged_annotations(self) -> dict[str, str]:
+        """The annotations the route stores: the rows, then the behaviour fields and the rewrites."""
+        return _with_behaviours(self._annotation_dict(), self._behaviour_fields(), self._path_rewrites())
+
+    def _behaviours_valid(self, gateway: Gateway) -> bool:
+        """Each behaviour field as the controller checks its annotation (or, on a Gateway API gateway, refused
+        where Gateway API has no equivalent), the error on the field; a row that says otherwise on its key."""
+        valid = True
+        fields = self._behaviour_fields()
+        rewrites = [(service, path) for service, path in self._path_rewrites() if path]
+        merged = self._merged_annotations()
+        for form in self.annotations.forms:
+            key = getattr(form, "cleaned_data", {}).get("key")
+            value = str(getattr(form, "cleaned_data", {}).get("value") or "")
+            found = behaviour.BY_KEY.get(key or "")
+            if found is not None and found.name in fields and fields[found.name] != value:
+                form.add_error(
+                    "key",
+                    _("The field %(field)s under Behaviour sets this too: remove this row or make them agree.")
+                    % {"field": found.label},
+                )
+                valid = False
+            if key == behaviour.REWRITES and rewrites:
+                form.add_error("key", _("The paths' Rewrite to fields set this: remove this row."))
+                valid = False
+        protocol = str(self.form.cleaned_data.get("protocol") or "")
+        kind = manifest.object_kind(protocol, gateway_api=gateway.is_gateway_api)
+        backends = tuple(_backend(f.cleaned_data) for f in self.paths.forms if hasattr(f, "cleaned_data"))
+        context = annotation_values.Context(
+            services=frozenset(b.service for b in backends if b.service),
+            annotations={**gateway.annotation_dict(), **merged},
+            tls=manifest.needs_tls(protocol),
+        )
+        for name, value in fields.items():
+            if name in self.form.errors:
+                continue
+            error = self._behaviour_error(behaviour.BY_NAME[name], value, gateway, kind, backends, context)
+            if error:
+                self.form.add_error(name, error)
+                valid = False
+        for form in self.annotations.forms if gateway.is_gateway_api else []:
+            # A behaviour typed as a row is the field (an ingress class's rows are checked as annotations).
+            key = getattr(form, "cleaned_data", {}).get("key")
+            found = behaviour.BY_KEY.get(key or "")
+            if found is None or found.name in fields or form.errors:
+                continue
+            value = str(form.cleaned_data.get("value") or "")
+            error = self._behaviour_error(found, value, gateway, kind, backends, context)
+            if error:
+                form.add_error("value", error)
+                valid = False
+        return self._rewrites_valid(gateway, kind, context) and valid
+
+    def _behaviour_error(
+        self,
+        found: behaviour.Behaviour,
+        value: str,
+        gateway: Gateway,
+        kind: str,
+        backends: tuple[manifest.Backend, ...],
+        context: annotation_values.Context,
+    ) -> str | None:
+        if found.name == "https_redirect" and not context.tls:
+            return str(_("Only a route with TLS (https, wss, grpc) has HTTPS to redirect to."))
+        if found.name in behaviour.RATE_COMPANIONS and behaviour.RATE not in context.annotations:
+            return str(_("Set a rate limit as well."))
+        if found.name == "rate_reject_code":
+            code = annotation_values.go_parse_int(value)
+            if code is None or not 400 <= code <= 599:
+                return str(_("Must be a status from 400 to 599."))
+        if gateway.is_gateway_api:
+            carried = translate({found.key: value}, kind, backends).carried[0]
+            if carried.outcome == Outcome.DROPPED:
+                return str(
+                    _("Gateway %(gateway)s is a Gateway API gateway, which cannot do this: %(why)s.")
+                    % {"gateway": gateway.name, "why": carried.what}
+                )
+            return None
+        return annotation_values.check(found.key, value, context)
+
+    def _rewrites_valid(self, gateway: Gateway, kind: str, context: annotation_values.Context) -> bool:
+        """Each path row's rewrite: a path the controller takes, and alike on the rows of one Service (NGINX
+        rewrites per Service); a GRPCRoute has none."""
+        valid = True
+        first: dict[str, str] = {}
+        for row in self.paths.forms:
+            cleaned = getattr(row, "cleaned_data", {})
+            service, path = str(cleaned.get("service") or ""), str(cleaned.get("rewrite") or "")
+            if service and service not in first:
+                first[service] = path
+            error = None
+            if path and gateway.is_gateway_api and kind == manifest.GRPC_ROUTE:
+                error = _("Gateway %(gateway)s is a Gateway API gateway, which cannot do this: %(why)s.") % {
+                    "gateway": gateway.name,
+                    "why": _("a GRPCRoute has no path rewrite"),
+                }
+            elif service and first[service] != path:
+                error = _(
+                    "NGINX rewrites per Service: every path of Service %(service)s must rewrite alike "
+                    "(%(other)s on the first)."
+                ) % {"service": service, "other": first[service] or _("unchanged")}
+            elif path and service:
+                error = annotation_values.check(behaviour.REWRITES, f"serviceName={service} rewrite={path}", context)
+            if error and "rewrite" not in row.errors:
+                row.add_error("rewrite", error)
+                valid = False
+        return valid
+
+    @property
+    def behaviour_fields(self) -> list[tuple[forms.BoundField, str]]:
+        """Each behaviour field with what applies while it is empty (the gateway's default, else the
+        controller's, shown as the placeholder), and on a Gateway API gateway why it cannot be had there."""
+        defaults = self.gateway.annotation_dict() if self.gateway is not None else {}
+        kind = manifest.object_kind(self.protocol(), gateway_api=self._on_gateway_api)
+        shown = []
+        for found in behaviour.BEHAVIOURS:
+            bound = self.form[found.name]
+            note = ""
+            if self._on_gateway_api:
+                sample = {"https_redirect": "true"}.get(found.name, found.default or found.example)
+                carried = translate({found.key: sample}, kind, ()).carried[0]
+                if carried.outcome == Outcome.DROPPED:
+                    note = _("Not on a Gateway API gateway: %(why)s.") % {"why": carried.what}
+                    bound.field.widget.attrs["aria-describedby"] = (
+                        f"{bound.auto_id}_helptext {bound.auto_id}_gateway_api"
+                    )
+            default = defaults.get(found.key, "")
+            if found.name == "https_redirect":  # said in words: the choice's own label
+                words = dict(bound.field.widget.choices)
+                default = str(words.get(default, default)) if default else ""
+                found = dataclasses.replace(found, default=str(words[found.default]))
+            if default:
+                gateway = self.gateway.name if self.gateway is not None else ""
+                fallback = _("gateway %(gateway)s: %(value)s") % {"gateway": gateway, "value": default}
+            else:
+                fallback = found.default and _("default: %(value)s") % {"value": found.default}
+            placeholder = str(fallback or found.example)
+            if found.name == "https_redirect":
+                bound.field.widget.choices = [("", placeholder), *list(bound.field.widget.choices)[1:]]
+            else:
+                bound.field.widget.attrs["placeholder"] = placeholder
+            shown.append((bound, str(note)))
+        return shown
+
     @property
     def annotation_rows(self) -> list[tuple[AnnotationForm, str]]:
         """Each annotation row with its warning (an nginx.org/* key the controller does not read, on an ingress
@@ -698,7 +924,12 @@ class RouteEditor:
         rows = self._rows_as_typed(self.annotations, ANNOTATION_FIELDS)
         shown = []
         for form, row in zip(self.annotations.forms, rows, strict=True):
-            warning = (annotation_values.unknown_key_warning(row["key"].strip()) or "") if on_ingress else ""
+            key = row["key"].strip()
+            warning = (annotation_values.unknown_key_warning(key) or "") if on_ingress else ""
+            if behaviour.split({key: row["value"]})[0]:  # shown in its field once saved
+                warning = _("This is the field %(field)s under Behaviour; once saved it shows there.") % {
+                    "field": behaviour.BY_KEY[key].label
+                }
             if warning:  # read with the key's input (the template gives the warning this id)
                 form.fields["key"].widget.attrs["aria-describedby"] = f"{form['key'].auto_id}-warning"
             shown.append((form, warning))
@@ -720,7 +951,7 @@ class RouteEditor:
             protocol=data["protocol"],
             tls_secret=data["tls_secret"],
             backends=tuple(_backend(f.cleaned_data) for f in self.paths.forms),
-            annotations=self._annotation_dict(),
+            annotations=self._merged_annotations(),
             tls_source=data["tls_source"],
             switch_to=data.get("switch_to", ""),
         )

@@ -25,6 +25,7 @@ from kubegems_routes.lib.protocols import TLS_PROTOCOLS as TLS_PROTOCOLS
 from kubegems_routes.lib.protocols import WS as WS
 from kubegems_routes.lib.protocols import WSS as WSS
 from kubegems_routes.lib.protocols import needs_tls as needs_tls
+from kubegems_routes.routes import gateway_behaviour
 
 MANAGED_BY = "kubegems-routes"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -292,6 +293,8 @@ def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
     if spec.host:
         body["hostnames"] = [spec.host]
     grpc = spec.protocol == GRPC
+    # The route's behaviours (nginx.org/* annotations) as the filters and timeouts Gateway API has for them.
+    behaviour = gateway_behaviour.translate(effective_annotations(spec), spec.kind, spec.backends)
     rules = []
     for rows in rule_rows(spec.protocol, spec.backends):
         first = spec.backends[rows[0]]
@@ -299,6 +302,8 @@ def build_gateway_route(spec: RouteSpec) -> dict[str, Any]:
         matches = _grpc_matches(first) if grpc else [_http_match(first)]
         if matches:
             rule["matches"] = matches
+        # The rows of a rule gain the same filters and timeouts (the form refuses rows of a path that differ).
+        rule.update(behaviour.rules[rows[0]])
         rule["backendRefs"] = [_backend_ref(spec, spec.backends[row]) for row in rows]
         rules.append(rule)
     body["rules"] = rules

@@ -20,8 +20,9 @@ the move waits (an edit, a re-apply, kubectl) changes the Ingress's resourceVers
 deleted and the move is taken back; the row is taken by deleting it first in the last step's transaction,
 so two requests never both finish one move.
 
-The annotations do not carry over: the route keeps none (on an HTTPRoute they would do nothing), and those
-with no Gateway API equivalent must have been confirmed as dropped (``to_gateway_api`` says which).
+The route keeps the annotations that become Gateway API fields (a timeout, a rewrite, headers), which the
+HTTPRoute's manifest translates as "Show as Gateway API" showed (``gateway_behaviour``); the others do not carry
+over, and those with no Gateway API equivalent must have been confirmed as dropped.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def moved_values(route: Route, shown: AsGatewayApi) -> RouteValues:
         protocol=route.protocol,
         tls_secret="",
         backends=backends,
-        annotations={},
+        annotations=shown.becomes,
         tls_source=manifest.TLS_FROM_SECRET,
         switch_to=shown.kind,
     )

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Manifest
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import drift, gateway_behaviour, manifest
 from kubegems_routes.routes.errors import NotImportable
 from kubegems_routes.routes.kept import kept_from
 from kubegems_routes.routes.models import Route
@@ -125,8 +125,11 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
         raise NotImportable(_("A route has exactly one host; this one has %(n)s.") % {"n": len(hostnames)})
     backends: list[manifest.Backend] = []
     paths: set[tuple[str, str]] = set()
+    behaviour: list[Manifest] = []  # each rule's filters and timeouts
+    rule_of: list[int] = []  # the rule each row comes from
     for i, rule in enumerate(spec.get("rules") or []):
-        _refuse_unknown(rule, {"matches", "backendRefs"}, f"spec.rules[{i}]")
+        _refuse_unknown(rule, {"matches", "backendRefs", "filters", "timeouts"}, f"spec.rules[{i}]")
+        behaviour.append({k: rule[k] for k in ("filters", "timeouts") if rule.get(k)})
         refs = _service_refs(rule.get("backendRefs") or [], namespace, f"spec.rules[{i}].backendRefs")
         for path, path_type in _rule_paths(kind, rule.get("matches") or [], f"spec.rules[{i}].matches"):
             # A path row per backendRef: rows sharing a path are one rule again when the route is built.
@@ -142,9 +145,11 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
                 )
             paths.add(key)
             backends += rows
+            rule_of += [i] * len(rows)
     if not backends:
         raise NotImportable(_("It has no rules."))
     annotations = drift.managed_view(obj)["annotations"]
+    _refuse_behaviour(behaviour, annotations, kind, backends, rule_of)
     base = gateway.annotation_dict()  # no protocol annotation in Gateway API
     return RouteValues(
         gateway=gateway,
@@ -155,6 +160,26 @@ def values_from_gateway_route(obj: Manifest, environment: Environment, *, curren
         annotations={k: v for k, v in annotations.items() if base.get(k) != v},
         kept=kept_from(obj),
     )
+
+
+def _refuse_behaviour(
+    behaviour: list[Manifest],
+    annotations: dict[str, str],
+    kind: str,
+    backends: list[manifest.Backend],
+    rule_of: list[int],
+) -> None:
+    """Filters and timeouts are a route's behaviours, written from its annotations (gateway_behaviour): read
+    back only where they are exactly what those annotations make of each row (``rule_of``: each row's rule)."""
+    if not any(behaviour):
+        return
+    made = gateway_behaviour.translate(annotations, kind, backends).rules
+    if any(made[row] != behaviour[rule] for row, rule in enumerate(rule_of)):
+        fields = sorted({f"spec.rules[{i}].{k}" for i, rule in enumerate(behaviour) for k in rule})
+        raise NotImportable(
+            _("The route form expresses %(fields)s only as its behaviour fields write them.")
+            % {"fields": ", ".join(fields)}
+        )
 
 
 def _refuse_unknown(part: Manifest, known: set[str], where: str) -> None:

@@ -1,20 +1,20 @@
 """An Ingress route as it would be on a Gateway API gateway: the HTTPRoute or GRPCRoute, and what becomes of
 each of its annotations. Pure: the caller resolves port names (backendRefs take numbers).
 
-The object is built by manifest.py from the route's own values with the other
-gateway, as saving there would build it; the annotations are then read one by
-one. Those of the NGINX Ingress Controller that Gateway API's standard fields
-express become those fields (a timeout, a rewrite, request headers); those the
-protocol wrote (WebSocket, gRPC) are not needed; cert-manager's give way to the
-listener's certificate; everything else has no equivalent and would be dropped,
-and says so. Nothing is written: this is a preview.
+The annotations are read one by one by gateway_behaviour.translate, the same
+translation manifest.py applies to every Gateway API route. Those of the NGINX
+Ingress Controller that Gateway API's standard fields express become those
+fields (a timeout, a rewrite, request or response headers) and stay the
+route's; those the protocol wrote (WebSocket, gRPC) are not needed;
+cert-manager's give way to the listener's certificate; everything else has no
+equivalent and would be dropped, and says so. The object is then built by
+manifest.py from the route's values on the other gateway, as saving there
+would build it. Nothing is written: this is a preview.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,21 +23,8 @@ from django.utils.translation import gettext as _
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.lib.hosts import in_domain
 from kubegems_routes.routes import manifest
+from kubegems_routes.routes.gateway_behaviour import Carried, Outcome, translate
 from kubegems_routes.routes.models import Route, route_spec
-
-
-class Outcome(enum.StrEnum):
-    BECOMES = "becomes"  # a field of the new object
-    NOT_NEEDED = "not-needed"  # the new object does it without (the protocol, the listener's certificate)
-    DROPPED = "dropped"  # no equivalent: the behaviour is lost
-
-
-@dataclass(frozen=True)
-class Carried:
-    key: str
-    value: str
-    outcome: Outcome
-    what: str  # what it becomes, or why it is dropped
 
 
 @dataclass(frozen=True)
@@ -56,100 +43,11 @@ class AsGatewayApi:
     def dropped(self) -> list[Carried]:
         return [c for c in self.annotations if c.outcome == Outcome.DROPPED]
 
-
-_DURATION = re.compile(r"^([0-9]{1,5})(ms|s|m|h)?$")
-
-
-def _duration(value: str) -> str | None:
-    """An NGINX time ("60", "60s", "2m") as a Gateway API Duration, or None."""
-    found = _DURATION.fullmatch(value.strip())
-    if not found:
-        return None
-    return f"{found.group(1)}{found.group(2) or 's'}"
-
-
-def _rewrites(value: str) -> dict[str, str] | None:
-    """nginx.org/rewrites "serviceName=web rewrite=/;serviceName=api rewrite=/v1" as service -> path."""
-    found: dict[str, str] = {}
-    for item in value.split(";"):
-        if not item.strip():
-            continue
-        fields = dict(part.split("=", 1) for part in item.split() if "=" in part)
-        if "serviceName" not in fields or "rewrite" not in fields:
-            return None
-        found[fields["serviceName"]] = fields["rewrite"]
-    return found or None
-
-
-def _headers(value: str) -> list[dict[str, str]] | None:
-    """nginx.org/proxy-set-headers "X-A: 1,X-B: two" as Gateway API header values (a header without a value
-    passes the client's own, which needs no filter, so it is refused here)."""
-    found = []
-    for item in value.split(","):
-        name, colon, header_value = item.partition(":")
-        if not colon or not name.strip() or not header_value.strip():
-            return None
-        found.append({"name": name.strip(), "value": header_value.strip()})
-    return found or None
-
-
-def _rules_for(body: dict[str, Any], backends: tuple[manifest.Backend, ...], service: str) -> list[dict[str, Any]]:
-    """The HTTPRoute's rules that send to ``service`` (a rule per path: its rows share it)."""
-    rules = manifest.rule_rows(manifest.HTTP, backends)
-    return [
-        rule
-        for rule, rows in zip(body["rules"], rules, strict=True)
-        if any(backends[row].service == service for row in rows)
-    ]
-
-
-def _carry(key: str, value: str, kind: str, body: dict[str, Any], backends: tuple[manifest.Backend, ...]) -> Carried:
-    """Read one annotation onto ``body`` (the new object's spec) where it has an equivalent."""
-    http = kind == manifest.HTTP_ROUTE
-    if key in (manifest.WEBSOCKET_SERVICES, manifest.GRPC_SERVICES):
-        what = _("an HTTPRoute passes WebSocket upgrades") if http else _("a GRPCRoute speaks gRPC (HTTP/2)")
-        return Carried(key, value, Outcome.NOT_NEEDED, what)
-    if key in (manifest.CLUSTER_ISSUER, manifest.ISSUER):
-        return Carried(key, value, Outcome.NOT_NEEDED, _("the Gateway's HTTPS listener holds the certificate"))
-    if key == "nginx.org/proxy-read-timeout" and http and (duration := _duration(value)) is not None:
-        for rule in body["rules"]:
-            rule["timeouts"] = {"backendRequest": duration}
-        return Carried(key, value, Outcome.BECOMES, f"rules[].timeouts.backendRequest: {duration}")
-    if key == "nginx.org/rewrites" and http and (rewrites := _rewrites(value)) is not None:
-        for service, path in rewrites.items():
-            for rule in _rules_for(body, backends, service):
-                # NGINX replaces the location's path: a prefix for a prefix match, the whole path for an
-                # exact one (Gateway API allows ReplacePrefixMatch only with a PathPrefix match).
-                exact = rule["matches"][0]["path"]["type"] == "Exact"
-                rewrite = (
-                    {"type": "ReplaceFullPath", "replaceFullPath": path}
-                    if exact
-                    else {"type": "ReplacePrefixMatch", "replacePrefixMatch": path}
-                )
-                rule.setdefault("filters", []).append({"type": "URLRewrite", "urlRewrite": {"path": rewrite}})
-        return Carried(key, value, Outcome.BECOMES, _("a URLRewrite filter on the rules of the Services it names"))
-    if key == "nginx.org/proxy-set-headers" and (headers := _headers(value)) is not None:
-        for rule in body["rules"]:
-            modifier = {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": headers}}
-            rule.setdefault("filters", []).append(modifier)
-        return Carried(key, value, Outcome.BECOMES, _("a RequestHeaderModifier filter (set) on each rule"))
-    if key in ("nginx.org/redirect-to-https", "ingress.kubernetes.io/ssl-redirect"):
-        return Carried(
-            key,
-            value,
-            Outcome.DROPPED,
-            _("a redirect to HTTPS is an HTTPRoute of its own on the HTTP listener (a RequestRedirect filter)"),
-        )
-    if key == "nginx.org/ssl-services":
-        return Carried(
-            key,
-            value,
-            Outcome.DROPPED,
-            _("TLS to the backend needs a BackendTLSPolicy, which the console does not write"),
-        )
-    if key.endswith("-snippets") or key.endswith("-snippet"):
-        return Carried(key, value, Outcome.DROPPED, _("NGINX configuration has no Gateway API equivalent"))
-    return Carried(key, value, Outcome.DROPPED, _("no Gateway API equivalent the console knows of"))
+    @property
+    def becomes(self) -> dict[str, str]:
+        """The annotations that become Gateway API fields: the moved route keeps them, and its manifest
+        translates them (gateway_behaviour), so what is said to carry over is what is written."""
+        return {c.key: c.value for c in self.annotations if c.outcome == Outcome.BECOMES}
 
 
 def gateway_backends(backends: tuple[manifest.Backend, ...]) -> tuple[tuple[manifest.Backend, ...], list[str]]:
@@ -183,14 +81,13 @@ def as_gateway_api(route: Route, gateway: Gateway, port_numbers: dict[tuple[str,
         annotations={},
         port_numbers=port_numbers,
     )
-    built = manifest.build(spec)
     old = route.spec()
     generated = {**manifest.protocol_annotations(old.protocol, [b.service for b in old.backends])}
     generated.update(manifest.certificate_annotations(old))
-    carried = [
-        _carry(key, value, spec.kind, built["spec"], spec.backends)
-        for key, value in {**generated, **route.annotations}.items()
-    ]
+    carried = translate({**generated, **route.annotations}, spec.kind, spec.backends).carried
+    # What becomes a Gateway API field stays the route's (its behaviour fields); the manifest translates it.
+    becomes = {c.key: c.value for c in carried if c.outcome == Outcome.BECOMES}
+    built = manifest.build(dataclasses.replace(spec, annotations=becomes))
     if route.uses_tls and route.tls_secret:
         notes.append(
             _("TLS secret %(secret)s is not used: the certificate of the Gateway's HTTPS listener serves %(host)s.")

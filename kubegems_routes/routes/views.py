@@ -471,7 +471,7 @@ def _add_backend(state: FormState, data: QueryDict, gateways: list[Gateway]) -> 
     row = _posted_row(data, state.paths)
     if len(state.paths) >= MAX_PATHS:
         return _Change("paths")
-    shared = {f: state.paths[row][f] for f in ("path", "path_type")}
+    shared = {f: state.paths[row][f] for f in ("path", "path_type", "rewrite")}
     state.paths.insert(row + 1, {**new_row(PathForm), **shared})
     return _Change("paths", focus=f"id_paths-{row + 1}-service")
 

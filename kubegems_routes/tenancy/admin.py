@@ -88,6 +88,7 @@ class TenantMemberInline(admin.TabularInline):
     model = TenantMember
     extra = 0
     autocomplete_fields = ["user"]
+    readonly_fields = ["granted_by_sign_in"]
 
 
 @admin.register(Tenant)
@@ -101,6 +102,7 @@ class ProjectMemberInline(admin.TabularInline):
     model = ProjectMember
     extra = 0
     autocomplete_fields = ["user"]
+    readonly_fields = ["granted_by_sign_in"]
 
 
 @admin.register(Project)
@@ -116,6 +118,7 @@ class EnvironmentMemberInline(admin.TabularInline):
     model = EnvironmentMember
     extra = 0
     autocomplete_fields = ["user"]
+    readonly_fields = ["granted_by_sign_in"]
 
 
 @admin.register(Environment)

@@ -181,6 +181,9 @@ class TenantMember(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_roles", verbose_name=_("user")
     )
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.MEMBER)
+    # Given at sign-in from the provider's groups (identity.roles): removed when the group is left. Roles
+    # given by hand keep this False and no sign-in touches them.
+    granted_by_sign_in = models.BooleanField(_("granted by sign-in"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("tenant member")
@@ -207,6 +210,9 @@ class ProjectMember(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_roles", verbose_name=_("user")
     )
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.DEV)
+    # Given at sign-in from the provider's groups (identity.roles): removed when the group is left. Roles
+    # given by hand keep this False and no sign-in touches them.
+    granted_by_sign_in = models.BooleanField(_("granted by sign-in"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("project member")
@@ -233,6 +239,9 @@ class EnvironmentMember(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="environment_roles", verbose_name=_("user")
     )
     role = models.CharField(_("role"), max_length=8, choices=Role.choices, default=Role.READER)
+    # Given at sign-in from the provider's groups (identity.roles): removed when the group is left. Roles
+    # given by hand keep this False and no sign-in touches them.
+    granted_by_sign_in = models.BooleanField(_("granted by sign-in"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("environment member")

@@ -9,9 +9,12 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from kubegems_routes.controlplane.build import BuildError
 from kubegems_routes.controlplane.server import ControlPlane
 from kubegems_routes.dataplane.server import DataPlane, DataPlaneError
+from kubegems_routes.demo import oidc
 from kubegems_routes.demo.dataplane import start_demo_data_plane, stop_demo_data_plane, why_off
+from kubegems_routes.demo.keycloak import ADMIN_PASSWORD, Keycloak
 from kubegems_routes.demo.seed import NAMESPACE, seed_every_gateway_kind
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.tenancy.models import Cluster
@@ -53,14 +56,33 @@ class Command(BaseCommand):
             seed_every_gateway_kind(Cluster.objects.get(name=cluster_name))
         gateway = Gateway.objects.get(cluster__name=cluster_name, tenant__name="demo", name="public")
         data_plane = self._start_data_plane(plane, gateway) if plane else None
+        provider = self._start_keycloak() if settings.DEMO_OIDC else None
         self.stdout.write(f"Open http://{addrport}/ and log in as 'demo' (tenant admin) or 'admin' (system admin).")
         try:
             call_command("runserver", addrport, use_reloader=False)
         except KeyboardInterrupt:
             pass
         finally:
+            if provider is not None:
+                provider.stop()
             if plane is not None:
                 stop_demo_data_plane(data_plane, gateway)
+
+    def _start_keycloak(self) -> Keycloak | None:
+        """KGR_DEMO_OIDC=1: a demo Keycloak, its groups mapped onto the demo tenant (docs/sign-in.md)."""
+        self.stdout.write("Starting the demo Keycloak (first run fetches it with Maven; about 30 s to start)...")
+        try:
+            server = oidc.start_demo_keycloak()
+        except BuildError as exc:
+            self.stdout.write(f"Sign-in with Keycloak off: {exc}")
+            return None
+        oidc.point_console_at(server)
+        oidc.map_demo_groups()
+        self.stdout.write(f"Keycloak {server.url} (admin console: admin / {ADMIN_PASSWORD}).")
+        self.stdout.write("Press 'Sign in with Keycloak (demo)' on the log-in page, then sign in as:")
+        for username, (password, grants) in oidc.USERS.items():
+            self.stdout.write(f"  {username} / {password}  ({grants})")
+        return server
 
     def _start_data_plane(self, plane: ControlPlane, gateway: Gateway) -> DataPlane | None:
         """As root, the demo's gateway `public` answers through a real NGINX Ingress Controller."""
