@@ -49,7 +49,7 @@ from kubegems_routes.routes.forms import (
 )
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
-from kubegems_routes.routes.models import Route, RouteMove
+from kubegems_routes.routes.models import AuditEntry, Route, RouteMove
 from kubegems_routes.routes.move import Progress, State, advance, move_route
 from kubegems_routes.routes.ports import (
     needs_port_numbers,
@@ -73,6 +73,7 @@ from kubegems_routes.tenancy.models import Environment
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+TESTS_SHOWN = 10  # the route page's latest tests
 FORM_TEMPLATE = "routes/route_form.html"
 
 
@@ -655,11 +656,23 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
                 if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
                 else ""
             ),
-            "audit": route.environment.audit_entries.filter(route_name=route.name).select_related("user")[:20],
+            **_route_log(route),
             "move": RouteMove.objects.filter(route=route).select_related("gateway").first(),
             "section": "routes",
         },
     )
+
+
+def _route_log(route: Route) -> dict[str, Any]:
+    """The route's audit entries for its page: what was done to it, and apart (collapsed) the Test button's,
+    which would otherwise crowd the changes out."""
+    entries = route.environment.audit_entries.filter(route_name=route.name).select_related("user")
+    tests = entries.filter(action=AuditEntry.Action.TEST)
+    return {
+        "audit": entries.exclude(action=AuditEntry.Action.TEST)[:20],
+        "tests": tests[:TESTS_SHOWN],
+        "tests_count": tests.count(),
+    }
 
 
 def _cluster_action(
