@@ -186,6 +186,11 @@ def advance(move: RouteMove) -> Progress:
     return Progress(State.WAITING, seconds_left=_seconds(left))
 
 
+def waiting(move: RouteMove) -> Progress:
+    """The move as it stands, without a look at the cluster (the move's page before its first poll)."""
+    return Progress(State.WAITING, seconds_left=_seconds((move.deadline - timezone.now()).total_seconds()))
+
+
 def _seconds(left: float) -> int:
     return max(1, round(left))
 

@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -50,7 +49,7 @@ from kubegems_routes.routes.forms import (
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
 from kubegems_routes.routes.models import AuditEntry, Route, RouteMove
-from kubegems_routes.routes.move import Progress, State, advance, move_route
+from kubegems_routes.routes.move import State, advance, move_route, waiting
 from kubegems_routes.routes.ports import (
     needs_port_numbers,
     numbers_of,
@@ -873,11 +872,7 @@ def route_move_status(request: AuthenticatedHttpRequest, environment_id: int, na
         url = reverse("routes:detail", args=[environment.pk, route.name])
         return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
     move.route = route
-    if request.method == "POST":
-        progress = advance(move)
-    else:
-        left = (move.deadline - timezone.now()).total_seconds()
-        progress = Progress(State.WAITING, seconds_left=max(0, round(left)))
+    progress = advance(move) if request.method == "POST" else waiting(move)
     if progress.state == State.WAITING:
         template = "routes/route_move.html#progress" if wants_fragment(request) else "routes/route_move.html"
         context = {"environment": environment, "route": route, "move": move, "progress": progress, "section": "routes"}
