@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
@@ -17,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kubegems_routes.gateways.admin import GatewayAdmin, GatewayAnnotationInline
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.lib.admin import LabelledInlineFormSet
 from kubegems_routes.routes import gateway_defaults
 from kubegems_routes.routes.lifecycle import reapplying_gateway, routes_of_gateway
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath, RouteVersion
@@ -98,7 +98,7 @@ def _streamed_results(
         yield tail
 
 
-class CheckedDefaultsFormSet(BaseInlineFormSet):
+class CheckedDefaultsFormSet(LabelledInlineFormSet):
     """A gateway's default annotations, each refused on its row where the controller would reject it on every
     route of the gateway (``gateway_defaults``); an ingress-class gateway's only."""
 
