@@ -1,6 +1,6 @@
 """Concurrent creates through a real HTTP server: nothing lost, nothing doubled, no server error.
 
-The console runs under gunicorn (the repository's gunicorn.conf.py, 4 workers)
+The console runs under gunicorn (the repository's gunicorn.conf.py: one process, 8 threads)
 on loopback with its own database on this run's engine (a SQLite file, or a
 fresh database on the session's PostgreSQL server), against the session's
 control plane, as it would in production.
@@ -50,7 +50,7 @@ def served_console(control_plane: ControlPlane, tmp_path_factory: pytest.TempPat
     seeded = manage(env, "seed_demo", "--kubeconfig", str(control_plane.kubeconfig_path))
     password = re.search(r"user 'demo' password '([^']+)'", seeded.stdout).group(1)
     manage(env, "shell", "-c", SEED_RIVAL)
-    with gunicorn(env, tmp_path, workers=4) as (base, _log, _proc):
+    with gunicorn(env, tmp_path) as (base, _log, _proc):
         yield base, password, env
 
 

@@ -34,6 +34,7 @@ from kubegems_routes.kube.errors import (
     NotFound,
     Unreachable,
 )
+from kubegems_routes.kube.silence import silences
 
 Manifest = dict[str, Any]
 
@@ -234,8 +235,12 @@ class KubeClient:
         query: dict[str, str] | None = None,
         body: Manifest | None = None,
         accept: str = "application/json",
+        probe: bool = False,
     ) -> Manifest:
+        """``probe``: ask even an API server that went silent (kube/silence.py), as a reachability check must."""
         calls_log.debug("%s %s", method, path, extra={"kube_call": (method, path)})
+        if not probe:
+            self._refuse_if_silent()
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -256,9 +261,10 @@ class KubeClient:
             except k8s.ApiException as exc:  # raised by the REST layer for non-2xx
                 status, data = exc.status or 0, exc.body or b""
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+                raise self._unreachable(exc) from None
             else:
                 status = response.status
+            silences.answered(self._server)
             # 429 means the request was not processed (e.g. "storage is (re)initializing"
             # while a custom resource's storage starts): retried, as client-go does,
             # a few times and briefly, within the call's budget.
@@ -281,6 +287,7 @@ class KubeClient:
         (bookmarks come about every minute) ends it with Unreachable.
         """
         calls_log.debug("WATCH %s", path, extra={"kube_call": ("WATCH", path)})
+        self._refuse_if_silent()
         query = {
             "watch": "1",
             "resourceVersion": resource_version,
@@ -299,17 +306,38 @@ class KubeClient:
                 method_, url, header_params=headers, _request_timeout=(self._timeout[0], stall_timeout)
             )
         except k8s.ApiException as exc:
+            silences.answered(self._server)
             raise _error(exc.status or 0, exc.body or b"") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+            raise self._unreachable(exc) from None
+        silences.answered(self._server)
         if not 200 <= response.status < 300:
             raise _error(response.status, response.read())
         return Watch(response.response)
 
+    @property
+    def _server(self) -> str:
+        return str(self._api.configuration.host)
+
+    def _refuse_if_silent(self) -> None:
+        silent_for = silences.refuse(self._server)
+        if silent_for is not None:
+            raise Unreachable(
+                f"the cluster's API server did not answer a call {silent_for:.0f} s ago; not asked again yet"
+            )
+
+    def _unreachable(self, exc: BaseException) -> Unreachable:
+        if isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError) or isinstance(
+            getattr(exc, "reason", None), TimeoutError | urllib3.exceptions.TimeoutError
+        ):
+            silences.timed_out(self._server)
+        return Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}")
+
     # -- reads -----------------------------------------------------------------
 
     def version(self) -> str:
-        return str(self.request("GET", "/version")["gitVersion"])
+        """The API server's version; asked even of a server that went silent (admin, the readiness probe)."""
+        return str(self.request("GET", "/version", probe=True)["gitVersion"])
 
     def list_services(self, namespace: str) -> list[Service]:
         # From the API server's watch cache (resourceVersion=0): a picker and a

@@ -99,7 +99,7 @@ class Cluster(models.Model):
         return cache_for(
             self.pk,
             self._credentials_key(),
-            lambda: ClusterCache(self.new_client(), stall_timeout=settings.KUBE_CACHE_STALL_TIMEOUT),
+            lambda: ClusterCache(self.new_client(), cluster=self.name, stall_timeout=settings.KUBE_CACHE_STALL_TIMEOUT),
         )
 
 
