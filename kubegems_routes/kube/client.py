@@ -327,9 +327,7 @@ class KubeClient:
             )
 
     def _unreachable(self, exc: BaseException) -> Unreachable:
-        if isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError) or isinstance(
-            getattr(exc, "reason", None), TimeoutError | urllib3.exceptions.TimeoutError
-        ):
+        if _timed_out(exc) or _timed_out(getattr(exc, "reason", None)):
             silences.timed_out(self._server)
         return Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}")
 
@@ -578,6 +576,13 @@ def _delete_options(resource_version: str) -> Manifest | None:
     if not resource_version:
         return None
     return {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """A connect or read timeout (not a refused connection: urllib3's NewConnectionError is a subclass)."""
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return False
+    return isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError)
 
 
 def _reason(exc: BaseException) -> str:
