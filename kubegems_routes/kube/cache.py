@@ -501,6 +501,7 @@ class Informer(Generic[T]):
         self._logged_at = -REPEAT_LOG_SECONDS
 
     def _list(self) -> None:
+        started = time.monotonic()
         items: dict[Key, T] = {}
         continue_token = ""
         resource_version = ""
@@ -518,6 +519,8 @@ class Informer(Generic[T]):
         self.store.replace(items)
         self.absent = False
         self._advance(resource_version)
+        # One line per list: at start, and after a 410 or a failure (how often a cluster is listed in full).
+        log.info("%s cache: listed %d in %.2f s", self.name, len(items), time.monotonic() - started)
 
     def _watch_once(self) -> None:
         try:
