@@ -1,4 +1,5 @@
-"""kube/silence.py: a server that let a call time out is refused for a while, then tried by one caller."""
+"""kube/silence.py: a server that let a call time out is refused for a while (1 s, doubling to 15 s), then tried
+by one caller; an answer or a refused connection ends it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ class Clock:
 
 
 def test_a_server_that_never_timed_out_is_always_asked():
-    silences = Silences(hold=15, clock=Clock())
+    silences = Silences(clock=Clock())
     assert silences.refuse("https://a") is None
     silences.answered("https://a")
     assert silences.refuse("https://a") is None and not silences.silent("https://a")
@@ -22,25 +23,37 @@ def test_a_server_that_never_timed_out_is_always_asked():
 
 def test_a_silent_server_is_refused_until_the_hold_passes_then_one_caller_tries():
     clock = Clock()
-    silences = Silences(hold=15, clock=clock)
+    silences = Silences(first=1, cap=15, clock=clock)
     silences.timed_out("https://a")
-    clock.now += 4
-    assert silences.refuse("https://a") == 4  # seconds since it timed out
+    clock.now += 0.5
+    assert silences.refuse("https://a") == 0.5  # seconds it has been silent
     assert silences.refuse("https://b") is None  # other servers are not concerned
-    clock.now += 11
+    clock.now += 0.5
     assert silences.refuse("https://a") is None  # this caller tries again...
-    assert silences.refuse("https://a") == 0  # ...and the others are refused while it does
+    assert silences.refuse("https://a") == 1  # ...and the others are refused while it does
     silences.answered("https://a")
     assert silences.refuse("https://a") is None and not silences.silent("https://a")
 
 
-def test_a_failed_retry_holds_the_server_again():
+def test_each_timeout_in_a_row_doubles_the_hold_up_to_the_cap():
     clock = Clock()
-    silences = Silences(hold=15, clock=clock)
+    silences = Silences(first=1, cap=15, clock=clock)
     silences.timed_out("https://a")
-    clock.now += 15
+    holds = []
+    for _ in range(6):
+        waited = 0.0
+        while silences.refuse("https://a") is not None:
+            clock.now += 0.25
+            waited += 0.25
+        holds.append(waited)
+        clock.now += 3  # the try waited out its connect timeout
+        silences.timed_out("https://a")
+    assert holds == [1, 2, 4, 8, 15, 15]
+
+
+def test_a_refused_connection_ends_a_silence():
+    clock = Clock()
+    silences = Silences(clock=clock)
+    silences.timed_out("https://a")
+    silences.answered("https://a")  # what kube/client.py calls for a refused connection
     assert silences.refuse("https://a") is None
-    clock.now += 3  # the retry waited out its connect timeout
-    silences.timed_out("https://a")
-    clock.now += 14
-    assert silences.refuse("https://a") == 14

@@ -34,7 +34,7 @@ from kubegems_routes.kube.errors import (
     NotFound,
     Unreachable,
 )
-from kubegems_routes.kube.silence import silences
+from kubegems_routes.kube.silence import Silences
 
 Manifest = dict[str, Any]
 
@@ -197,9 +197,16 @@ class Watch:
 
 
 class KubeClient:
-    def __init__(self, api_client: k8s.ApiClient, *, connect_timeout: float = 3, read_timeout: float = 10) -> None:
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        *,
+        connect_timeout: float = 3,
+        read_timeout: float = 10,
+    ) -> None:
         self._api = api_client
         self._timeout = (connect_timeout, read_timeout)
+        self._silences: Silences | None = None
 
     @classmethod
     def from_kubeconfig(
@@ -224,6 +231,12 @@ class KubeClient:
         loader = k8s_config.incluster_config.InClusterConfigLoader(token_filename=token_file, cert_filename=ca_file)
         loader.load_and_set(configuration)
         return cls(_api_client(configuration), **timeouts)
+
+    def failing_fast(self, silences: Silences) -> KubeClient:
+        """This client, failing calls at once to an API server that went silent (kube/silence.py), and
+        telling the others which ones did: the console's clients share one ``Silences``."""
+        self._silences = silences
+        return self
 
     # -- transport -----------------------------------------------------------
 
@@ -264,7 +277,7 @@ class KubeClient:
                 raise self._unreachable(exc) from None
             else:
                 status = response.status
-            silences.answered(self._server)
+            self._answered()
             # 429 means the request was not processed (e.g. "storage is (re)initializing"
             # while a custom resource's storage starts): retried, as client-go does,
             # a few times and briefly, within the call's budget.
@@ -306,11 +319,11 @@ class KubeClient:
                 method_, url, header_params=headers, _request_timeout=(self._timeout[0], stall_timeout)
             )
         except k8s.ApiException as exc:
-            silences.answered(self._server)
+            self._answered()
             raise _error(exc.status or 0, exc.body or b"") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._unreachable(exc) from None
-        silences.answered(self._server)
+        self._answered()
         if not 200 <= response.status < 300:
             raise _error(response.status, response.read())
         return Watch(response.response)
@@ -320,15 +333,23 @@ class KubeClient:
         return str(self._api.configuration.host)
 
     def _refuse_if_silent(self) -> None:
-        silent_for = silences.refuse(self._server)
+        silent_for = self._silences.refuse(self._server) if self._silences is not None else None
         if silent_for is not None:
-            raise Unreachable(
-                f"the cluster's API server did not answer a call {silent_for:.0f} s ago; not asked again yet"
-            )
+            raise Unreachable(f"the cluster's API server has not answered for {silent_for:.0f} s; not asked again yet")
+
+    def _answered(self) -> None:
+        if self._silences is not None:
+            self._silences.answered(self._server)
 
     def _unreachable(self, exc: BaseException) -> Unreachable:
-        if _timed_out(exc) or _timed_out(getattr(exc, "reason", None)):
-            silences.timed_out(self._server)
+        if self._silences is not None:
+            reason = getattr(exc, "reason", None)
+            if isinstance(exc, urllib3.exceptions.NewConnectionError) or isinstance(
+                reason, urllib3.exceptions.NewConnectionError
+            ):
+                self._silences.answered(self._server)  # refused: fails at once, no silence to wait out
+            elif _timed_out(exc) or _timed_out(reason):
+                self._silences.timed_out(self._server)
         return Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}")
 
     # -- reads -----------------------------------------------------------------

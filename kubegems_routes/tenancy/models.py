@@ -68,15 +68,19 @@ class Cluster(models.Model):
     def new_client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
         """A client with its own connection pool (the cache's watches hold their connections)."""
         from kubegems_routes.kube.client import KubeClient
+        from kubegems_routes.kube.silence import silences
 
         timeouts: dict[str, float] = {
             "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
+        # The console's clients share which API servers went silent (calls to them fail at once).
         if self.in_cluster:
             token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
-            return KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
-        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
+            return KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts).failing_fast(silences)
+        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts).failing_fast(
+            silences
+        )
 
     def _credentials_key(self) -> tuple[object, ...]:
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
