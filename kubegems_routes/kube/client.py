@@ -207,6 +207,7 @@ class KubeClient:
         self._api = api_client
         self._timeout = (connect_timeout, read_timeout)
         self._silences: Silences | None = None
+        self._watcher = False
 
     @classmethod
     def from_kubeconfig(
@@ -232,10 +233,15 @@ class KubeClient:
         loader.load_and_set(configuration)
         return cls(_api_client(configuration), **timeouts)
 
-    def failing_fast(self, silences: Silences) -> KubeClient:
+    def failing_fast(self, silences: Silences, *, watcher: bool = False) -> KubeClient:
         """This client, failing calls at once to an API server that went silent (kube/silence.py), and
-        telling the others which ones did: the console's clients share one ``Silences``."""
+        telling the others which ones did: the console's clients share one ``Silences``.
+
+        A ``watcher`` (the cache's client, on threads of its own with a backoff of its own) is never refused
+        and does not start a silence (a server that is starting may keep it waiting), but its answers end one.
+        """
         self._silences = silences
+        self._watcher = watcher
         return self
 
     # -- transport -----------------------------------------------------------
@@ -333,7 +339,9 @@ class KubeClient:
         return str(self._api.configuration.host)
 
     def _refuse_if_silent(self) -> None:
-        silent_for = self._silences.refuse(self._server) if self._silences is not None else None
+        if self._silences is None or self._watcher:
+            return
+        silent_for = self._silences.refuse(self._server)
         if silent_for is not None:
             raise Unreachable(f"the cluster's API server has not answered for {silent_for:.0f} s; not asked again yet")
 
@@ -348,7 +356,7 @@ class KubeClient:
                 reason, urllib3.exceptions.NewConnectionError
             ):
                 self._silences.answered(self._server)  # refused: fails at once, no silence to wait out
-            elif _timed_out(exc) or _timed_out(reason):
+            elif not self._watcher and (_timed_out(exc) or _timed_out(reason)):
                 self._silences.timed_out(self._server)
         return Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}")
 
