@@ -166,8 +166,12 @@ def test_reachable_clusters_pages_do_not_wait_on_unreachable_ones(ten_clusters):
         for thread in hammering:
             thread.join(timeout=30)
 
-    # No reachable page waited for another cluster's connect timeout (8 s) to free a thread.
-    assert max(up_times) < CONNECT_TIMEOUT / 2, sorted(up_times)[-10:]
+    # The reachable pages did not wait for threads held by another cluster's connect timeout (8 s): without
+    # the silences, all 8 threads would be held by the sixteen clients' calls, and nearly every page would wait
+    # seconds. (On a loaded machine a few pages still wait behind the sixteen clients' CPU.)
+    assert statistics.median(up_times) < 1 and statistics.quantiles(up_times, n=10)[-1] < CONNECT_TIMEOUT / 4, sorted(
+        up_times
+    )[-10:]
     # The unreachable pages said so, mostly at once: a silent server is tried by one call at a time, at
     # most every 15 s.
     assert len(down_times) > 100 and statistics.median(down_times) < 0.5, (len(down_times), sorted(down_times)[-5:])
