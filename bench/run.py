@@ -798,7 +798,9 @@ def process_model_only(args: argparse.Namespace, workdir: Path, started: float) 
                     "",
                     f"Run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC (`python bench/run.py --only process-model "
                     f"--ingresses {args.ingresses} --window {args.window:.0f}`, {time.monotonic() - started:.0f} s; "
-                    f"load average when done: {load}). {process_model.__doc__.split(chr(10) + chr(10), 1)[1].strip()}",
+                    f"load average when done: {load}).",
+                    "",
+                    process_model.__doc__.split(chr(10) + chr(10), 2)[2].strip(),
                     "",
                     "| benchmark | now | before | ratio | goal |",
                     "| --- | --- | --- | --- | --- |",
