@@ -20,7 +20,8 @@ bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # cache for every request of the pod; the cache is read under locks from any
 # thread. Requests mostly wait on the database and the API servers, which
 # release the GIL, so threads keep the concurrency of the former 4 sync
-# workers (tests/test_load.py); CPU beyond one core comes from more replicas.
+# workers (tests/test_load.py; bench/RESULTS.md, benchmarks 11-14, measured
+# side by side); CPU beyond one core comes from more replicas.
 # A shared cache process beside several workers would need its records
 # serialised across processes on every read, for no gain at this load.
 # WEB_CONCURRENCY > 1 still works, at one cache per process.

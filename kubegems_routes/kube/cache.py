@@ -466,7 +466,7 @@ class Informer(Generic[T]):
                 if self._stopping.is_set():
                     break  # stop() broke the watch off
                 delay = min(self._max_backoff, max(0.2, delay * 2))
-                self._failed(exc, delay)
+                self._failed(exc)
                 # Jitter: several workers (and clusters) do not reconnect in lockstep.
                 self._stopping.wait(delay * random.uniform(0.8, 1.2))  # noqa: S311 (jitter, not a secret)
             except Exception:  # a bug must not kill the thread silently: log, back off, relist
@@ -476,7 +476,7 @@ class Informer(Generic[T]):
                 self._stopping.wait(self._max_backoff)
         self._set_synced(False)
 
-    def _failed(self, exc: Exception, delay: float) -> None:
+    def _failed(self, exc: Exception) -> None:
         self.failures += 1
         self.last_error = str(exc)
         now = time.monotonic()
