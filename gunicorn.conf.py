@@ -12,20 +12,33 @@ from kubegems_routes.lib.startup import load_settings_or_exit
 load_settings_or_exit()
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync workers: a request waits on the cluster for at most the configured
-# timeouts, and the load test shows 4 workers hold concurrent creates.
-# In a container the CPU count is the node's, so the count is set, not derived.
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-# A form save makes a few cluster calls, each bounded by KGR_KUBE_CONNECT_TIMEOUT
-# + KGR_KUBE_READ_TIMEOUT (3 + 10 s): a worker silent for longer is stuck.
+# The process model: one process per pod, its requests on threads (the gthread
+# worker). The console keeps a watch-fed cache of every cluster (kube/cache.py):
+# one per process, listed once, then followed. With N worker processes a pod
+# would list and watch each cluster N times and hold its records N times;
+# recycling a worker would list every cluster again. One process holds one
+# cache for every request of the pod; the cache is read under locks from any
+# thread. Requests mostly wait on the database and the API servers, which
+# release the GIL, so threads keep the concurrency of the former 4 sync
+# workers (tests/test_load.py; bench/RESULTS.md, benchmarks 11-14, measured
+# side by side); CPU beyond one core comes from more replicas.
+# A shared cache process beside several workers would need its records
+# serialised across processes on every read, for no gain at this load.
+# WEB_CONCURRENCY > 1 still works, at one cache per process.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# gthread's heartbeat comes from the worker's main loop, not from a request: a
+# request waiting on the cluster (bounded by KGR_KUBE_CONNECT_TIMEOUT +
+# KGR_KUBE_READ_TIMEOUT per call) does not make the worker look stuck.
 timeout = 60
 # SIGTERM: stop accepting, let requests in flight finish for up to 25 s (below
 # the pod's 35 s terminationGracePeriodSeconds), then exit.
 graceful_timeout = 25
 keepalive = 5
-# Recycle workers now and then, so slow leaks never add up.
-max_requests = 2000
-max_requests_jitter = 200
+# No recycling: a new process would start every cluster's cache again, with a
+# full list of each kind (the issue 25 benchmark counts them).
+max_requests = 0
 # Heartbeat files on tmpfs: the root filesystem is read-only in the pod.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # No control socket: it would be created under $HOME, read-only in the pod.

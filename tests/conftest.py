@@ -33,6 +33,7 @@ from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.identity import provider as oidc_provider
 from kubegems_routes.kube import cache as kube_cache_module
 from kubegems_routes.kube.client import KubeClient
+from kubegems_routes.kube.silence import silences
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 from tests.helpers import until
 from tests.oidc import CLIENT_ID, CLIENT_SECRET, ForgingProvider, KeycloakAdmin
@@ -79,6 +80,13 @@ def django_db_modify_db_settings(postgres: Postgres | None) -> None:
     connections.close_all()
     with contextlib.suppress(AttributeError):  # a SQLite connection made before the switch
         del connections["default"]
+
+
+@pytest.fixture(autouse=True)
+def _forget_silent_servers() -> Iterator[None]:
+    """A silent server of one test (kube/silence.py) is not one of the next: its port may be reused."""
+    yield
+    silences.clear()
 
 
 @pytest.fixture

@@ -43,14 +43,17 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def gunicorn(
-    env: dict[str, str], workdir: Path, workers: int = 2
+    env: dict[str, str], workdir: Path, workers: int | None = None, *extra: str
 ) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
-    """Serve until the block ends; yields the base URL, the log file (stdout and stderr) and the master process."""
+    """Serve until the block ends; yields the base URL, the log file (stdout and stderr) and the master process.
+
+    By default with the process model of gunicorn.conf.py (one process, threads); ``extra``: more arguments.
+    """
     port = free_port()
     log_path = workdir / f"gunicorn-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [*GUNICORN, "-b", f"127.0.0.1:{port}", "-w", str(workers)],
+            [*GUNICORN, "-b", f"127.0.0.1:{port}", *(["-w", str(workers)] if workers else []), *extra],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -11,6 +11,8 @@ import polib
 import pytest
 from django.urls import reverse
 
+from tests.helpers import create_route
+
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ["zh_Hans", "en"]
@@ -53,3 +55,12 @@ def test_language_switcher_sets_the_language(operator_client, environment):
     response = operator_client.post(reverse("set_language"), {"language": "zh-hans", "next": url})
     assert response.status_code == 302 and response["Location"] == url
     assert "运行时" in operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+def test_a_label_ends_in_a_full_width_colon_in_chinese(operator_client, environment):
+    create_route(operator_client, environment)
+    url = reverse("routes:detail", args=[environment.pk, "shop"])
+    chinese = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "集群状态：</span>" in chinese and "集群状态:" not in chinese
+    english = operator_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Cluster state: </span>" in english

@@ -1,6 +1,6 @@
 """Concurrent creates through a real HTTP server: nothing lost, nothing doubled, no server error.
 
-The console runs under gunicorn (the repository's gunicorn.conf.py, 4 workers)
+The console runs under gunicorn (the repository's gunicorn.conf.py: one process, 8 threads)
 on loopback with its own database on this run's engine (a SQLite file, or a
 fresh database on the session's PostgreSQL server), against the session's
 control plane, as it would in production.
@@ -8,7 +8,9 @@ control plane, as it would in production.
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -50,8 +52,8 @@ def served_console(control_plane: ControlPlane, tmp_path_factory: pytest.TempPat
     seeded = manage(env, "seed_demo", "--kubeconfig", str(control_plane.kubeconfig_path))
     password = re.search(r"user 'demo' password '([^']+)'", seeded.stdout).group(1)
     manage(env, "shell", "-c", SEED_RIVAL)
-    with gunicorn(env, tmp_path, workers=4) as (base, _log, _proc):
-        yield base, password, env
+    with gunicorn(env, tmp_path) as (base, log, _proc):
+        yield base, password, env, log
 
 
 class Console:
@@ -92,7 +94,7 @@ def _route_count(env: dict[str, str], prefix: str) -> int:
 
 @pytest.mark.slow
 def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClient):
-    base, password, env = served_console
+    base, password, env, _log = served_console
     console = Console(base, "demo", password)
     gateway = console.gateway("public")
 
@@ -115,7 +117,7 @@ def test_fifty_distinct_and_ten_same_name_creates(served_console, kube: KubeClie
 
 
 def test_two_tenants_racing_for_the_same_hosts_get_one_each(served_console, kube: KubeClient):
-    base, password, env = served_console
+    base, password, env, _log = served_console
     demo = Console(base, "demo", password)
     rival = Console(base, "rival", RIVAL_PASSWORD)
     shared = demo.gateway("default-gateway")
@@ -142,3 +144,25 @@ def test_two_tenants_racing_for_the_same_hosts_get_one_each(served_console, kube
         ]
         assert len(claims) == 1, (host, claims)
     assert _route_count(env, "race-") == len(hosts)
+
+
+@pytest.mark.slow
+def test_one_process_serves_the_load_and_lists_each_kind_once(served_console):
+    """The process model (gunicorn.conf.py): one process, never recycled, so the cluster is listed once per kind
+    whatever the number of requests, and every later read follows the watches."""
+    base, password, _env, log = served_console
+    console = Console(base, "demo", password)  # the create form: starts the cluster's cache
+    for _ in range(20):
+        assert console.session.get(console.create_url, timeout=30).status_code == 200
+
+    def entries() -> list[dict]:
+        return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+    deadline = time.monotonic() + 30
+    while not any("local/services cache: listed" in e["message"] for e in entries()):
+        assert time.monotonic() < deadline, "the cache did not list the cluster"
+        time.sleep(0.2)
+    messages = [e["message"] for e in entries()]
+    assert sum("Booting worker" in m for m in messages) == 1, [m for m in messages if "worker" in m]
+    for kind in ("ingresses", "services", "namespaces"):
+        assert sum(m.startswith(f"local/{kind} cache: listed") for m in messages) == 1, kind

@@ -444,3 +444,27 @@ def test_behaviours_set_through_fields_carry_over_as_the_page_said(gateway_api, 
     )
     assert edit.context["editor"].paths.forms[0]["rewrite"].value() == "/"
     assert edit.context["edit_sync"] == "in-sync"
+
+
+class BusyController(Controller):
+    """A controller that keeps writing the route's status (as real ones do, condition by condition): each write
+    changes its resourceVersion, under a move that has already read it."""
+
+    def run(self) -> None:
+        writes = 0
+        while not self.stop.is_set():
+            writes += 1
+            self.condition = {**self.condition, "message": f"accepted (write {writes})"}
+            super().run()
+            time.sleep(0.01)
+
+
+def test_a_controller_writing_status_again_does_not_fail_the_move(gateway_api, operator_client, environment, kube):
+    _created(operator_client, environment)
+    edge = gateway_api_gateway(environment, kube)
+    with BusyController(kube, environment.namespace, edge, "True", "Accepted", "ok"):
+        response = _move(operator_client, environment, edge)
+    assert _messages(response) == [f"Route shop moved to gateway {edge.name}: HTTPRoute shop replaced Ingress shop."]
+    with pytest.raises(NotFound):
+        kube.get_ingress(environment.namespace, "shop")
+    assert _http_routes(kube, environment) == ["shop"]

@@ -137,3 +137,17 @@ def test_a_certificate_near_its_end_is_warned_of(days, warning):
         NOW,
     )
     assert found.warnings == ([warning] if warning else [])
+
+
+def test_tests_are_shown_apart_from_the_routes_history(operator_client, environment):
+    """The Test button's audit entries would crowd the route's changes out of its page: they are collapsed
+    under a count of their own."""
+    create_route(operator_client, environment)
+    for _ in range(2):
+        assert operator_client.post(_test_url(environment), HTTP_HX_REQUEST="true").status_code == 200
+    page = operator_client.get(reverse("routes:detail", args=[environment.pk, "shop"])).content.decode()
+    history = page.split('<h2 class="h5">History</h2>')[1].split('id="route-tests"')[0]
+    assert "created" in history and "tested through its gateway" not in history
+    tests = page.split('<details class="small mb-2" id="route-tests">')[1].split("</details>")[0]
+    assert "Tested 2 times through its gateway" in tests and tests.count("<li>") == 2
+    assert "The gateway&#x27;s address is not known" in tests  # each test's outcome, as the audit log notes it

@@ -30,10 +30,13 @@ caller can wait until the cache has seen that write (``wait_for``), which
 means it has also seen everything written before it.
 
 Lifetime: one cache per cluster per process, started on first use by one
-daemon thread per kind. Under gunicorn every worker process holds its
-own; a process that was forked from one that had caches (gunicorn --preload)
-drops them, since threads do not survive a fork. ``stop_all()`` stops every
-cache of the process (tests).
+daemon thread per kind, and read by every request thread of the process
+(gunicorn.conf.py runs one process per pod, with threads). A process that
+was forked from one that had caches (gunicorn --preload) drops them, since
+threads do not survive a fork. A cluster that cannot be reached is retried
+with an exponential backoff (capped at ``max_backoff``), logging its first
+failure and then at most once every ``REPEAT_LOG_SECONDS``. ``stop_all()``
+stops every cache of the process (tests).
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ NAMESPACES = "/api/v1/namespaces"
 GATEWAYS = f"{GATEWAY_API}/gateways"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 PAGE_SIZE = 500
+# A failing informer logs its first failure, then at most once this often while it keeps failing, and once
+# when it connects again: an unreachable cluster is not a log line per retry.
+REPEAT_LOG_SECONDS = 300.0
 
 T = TypeVar("T")
 Key = tuple[str, str]  # (namespace, name)
@@ -352,8 +358,10 @@ class Informer(Generic[T]):
         stall_timeout: float = 90,
         max_backoff: float = 10,
         absent_retry: float = 30,
+        cluster: str = "",
     ) -> None:
         self.kind = kind
+        self.name = f"{cluster}/{kind}" if cluster else kind  # in log lines
         self.store: Store[T] = Store(index_keys)
         self._client = client
         self._path = path
@@ -370,13 +378,15 @@ class Informer(Generic[T]):
         self.resource_version = ""
         self.relists = 0  # lists after the first one (410 Gone, or a failure before any list)
         self.last_error = ""
+        self.failures = 0  # failed attempts in a row (list or watch)
+        self._logged_at = -REPEAT_LOG_SECONDS
         # The API server does not serve the kind (404: e.g. Gateway API's CRDs are not installed).
         self.absent = False
 
     # -- life cycle --------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"kube-cache-{self.kind}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"kube-cache-{self.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -442,7 +452,7 @@ class Informer(Generic[T]):
                 if not self.absent:
                     log.info(
                         "%s cache: not served by this cluster (%s); listing again every %ss",
-                        self.kind,
+                        self.name,
                         exc,
                         self._absent_retry,
                     )
@@ -455,19 +465,43 @@ class Informer(Generic[T]):
                 self._set_synced(False)
                 if self._stopping.is_set():
                     break  # stop() broke the watch off
-                self.last_error = str(exc)
-                log.info("%s cache: %s; retrying", self.kind, exc)
                 delay = min(self._max_backoff, max(0.2, delay * 2))
+                self._failed(exc)
                 # Jitter: several workers (and clusters) do not reconnect in lockstep.
                 self._stopping.wait(delay * random.uniform(0.8, 1.2))  # noqa: S311 (jitter, not a secret)
             except Exception:  # a bug must not kill the thread silently: log, back off, relist
-                log.exception("%s cache failed; relisting", self.kind)
+                log.exception("%s cache failed; relisting", self.name)
                 self._set_synced(False)
                 listed = False
                 self._stopping.wait(self._max_backoff)
         self._set_synced(False)
 
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        self.last_error = str(exc)
+        now = time.monotonic()
+        if now - self._logged_at < REPEAT_LOG_SECONDS:
+            return
+        self._logged_at = now
+        if self.failures == 1:
+            log.info("%s cache: %s; retrying", self.name, exc)
+        else:
+            log.warning(
+                "%s cache: still failing after %d attempts (%s); retrying every %.0f s at most",
+                self.name,
+                self.failures,
+                exc,
+                self._max_backoff,
+            )
+
+    def _connected(self) -> None:
+        if self.failures > 1:
+            log.info("%s cache: connected again after %d failed attempts", self.name, self.failures)
+        self.failures = 0
+        self._logged_at = -REPEAT_LOG_SECONDS
+
     def _list(self) -> None:
+        started = time.monotonic()
         items: dict[Key, T] = {}
         continue_token = ""
         resource_version = ""
@@ -485,6 +519,8 @@ class Informer(Generic[T]):
         self.store.replace(items)
         self.absent = False
         self._advance(resource_version)
+        # One line per list: at start, and after a 410 or a failure (how often a cluster is listed in full).
+        log.info("%s cache: listed %d in %.2f s", self.name, len(items), time.monotonic() - started)
 
     def _watch_once(self) -> None:
         try:
@@ -502,6 +538,7 @@ class Informer(Generic[T]):
         try:
             if self._stopping.is_set():
                 return
+            self._connected()
             self._set_synced(True)
             for event in watch:
                 self._apply(event)
@@ -538,7 +575,8 @@ class ClusterCache:
     """The Ingresses, Services, Namespaces and Gateway API objects of one cluster; queries return None while
     the kinds they read are not synced."""
 
-    def __init__(self, client: KubeClient, **options: Any) -> None:
+    def __init__(self, client: KubeClient, *, cluster: str = "", **options: Any) -> None:
+        options = {**options, "cluster": cluster}
         self.ingresses: Informer[IngressRecord] = Informer(
             "ingresses", client, INGRESSES, slim_ingress, _ingress_keys, **options
         )

@@ -34,6 +34,7 @@ from kubegems_routes.kube.errors import (
     NotFound,
     Unreachable,
 )
+from kubegems_routes.kube.silence import Silences
 
 Manifest = dict[str, Any]
 
@@ -196,9 +197,17 @@ class Watch:
 
 
 class KubeClient:
-    def __init__(self, api_client: k8s.ApiClient, *, connect_timeout: float = 3, read_timeout: float = 10) -> None:
+    def __init__(
+        self,
+        api_client: k8s.ApiClient,
+        *,
+        connect_timeout: float = 3,
+        read_timeout: float = 10,
+    ) -> None:
         self._api = api_client
         self._timeout = (connect_timeout, read_timeout)
+        self._silences: Silences | None = None
+        self._watcher = False
 
     @classmethod
     def from_kubeconfig(
@@ -224,6 +233,17 @@ class KubeClient:
         loader.load_and_set(configuration)
         return cls(_api_client(configuration), **timeouts)
 
+    def failing_fast(self, silences: Silences, *, watcher: bool = False) -> KubeClient:
+        """This client, failing calls at once to an API server that went silent (kube/silence.py), and
+        telling the others which ones did: the console's clients share one ``Silences``.
+
+        A ``watcher`` (the cache's client, on threads of its own with a backoff of its own) is never refused
+        and does not start a silence (a server that is starting may keep it waiting), but its answers end one.
+        """
+        self._silences = silences
+        self._watcher = watcher
+        return self
+
     # -- transport -----------------------------------------------------------
 
     def request(
@@ -234,8 +254,12 @@ class KubeClient:
         query: dict[str, str] | None = None,
         body: Manifest | None = None,
         accept: str = "application/json",
+        probe: bool = False,
     ) -> Manifest:
+        """``probe``: ask even an API server that went silent (kube/silence.py), as a reachability check must."""
         calls_log.debug("%s %s", method, path, extra={"kube_call": (method, path)})
+        if not probe:
+            self._refuse_if_silent()
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -256,9 +280,10 @@ class KubeClient:
             except k8s.ApiException as exc:  # raised by the REST layer for non-2xx
                 status, data = exc.status or 0, exc.body or b""
             except (urllib3.exceptions.HTTPError, OSError) as exc:
-                raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+                raise self._unreachable(exc) from None
             else:
                 status = response.status
+            self._answered()
             # 429 means the request was not processed (e.g. "storage is (re)initializing"
             # while a custom resource's storage starts): retried, as client-go does,
             # a few times and briefly, within the call's budget.
@@ -281,6 +306,7 @@ class KubeClient:
         (bookmarks come about every minute) ends it with Unreachable.
         """
         calls_log.debug("WATCH %s", path, extra={"kube_call": ("WATCH", path)})
+        self._refuse_if_silent()
         query = {
             "watch": "1",
             "resourceVersion": resource_version,
@@ -299,17 +325,46 @@ class KubeClient:
                 method_, url, header_params=headers, _request_timeout=(self._timeout[0], stall_timeout)
             )
         except k8s.ApiException as exc:
+            self._answered()
             raise _error(exc.status or 0, exc.body or b"") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}") from None
+            raise self._unreachable(exc) from None
+        self._answered()
         if not 200 <= response.status < 300:
             raise _error(response.status, response.read())
         return Watch(response.response)
 
+    @property
+    def _server(self) -> str:
+        return str(self._api.configuration.host)
+
+    def _refuse_if_silent(self) -> None:
+        if self._silences is None or self._watcher:
+            return
+        silent_for = self._silences.refuse(self._server)
+        if silent_for is not None:
+            raise Unreachable(f"the cluster's API server has not answered for {silent_for:.0f} s; not asked again yet")
+
+    def _answered(self) -> None:
+        if self._silences is not None:
+            self._silences.answered(self._server)
+
+    def _unreachable(self, exc: BaseException) -> Unreachable:
+        if self._silences is not None:
+            reason = getattr(exc, "reason", None)
+            if isinstance(exc, urllib3.exceptions.NewConnectionError) or isinstance(
+                reason, urllib3.exceptions.NewConnectionError
+            ):
+                self._silences.answered(self._server)  # refused: fails at once, no silence to wait out
+            elif not self._watcher and (_timed_out(exc) or _timed_out(reason)):
+                self._silences.timed_out(self._server)
+        return Unreachable(f"the cluster's API server cannot be reached: {_reason(exc)}")
+
     # -- reads -----------------------------------------------------------------
 
     def version(self) -> str:
-        return str(self.request("GET", "/version")["gitVersion"])
+        """The API server's version; asked even of a server that went silent (admin, the readiness probe)."""
+        return str(self.request("GET", "/version", probe=True)["gitVersion"])
 
     def list_services(self, namespace: str) -> list[Service]:
         # From the API server's watch cache (resourceVersion=0): a picker and a
@@ -550,6 +605,13 @@ def _delete_options(resource_version: str) -> Manifest | None:
     if not resource_version:
         return None
     return {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    """A connect or read timeout (not a refused connection: urllib3's NewConnectionError is a subclass)."""
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return False
+    return isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -13,8 +14,10 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from kubegems_routes.gateways.admin import GatewayAdmin
+from kubegems_routes.gateways.admin import GatewayAdmin, GatewayAnnotationInline
 from kubegems_routes.gateways.models import Gateway
+from kubegems_routes.lib.admin import LabelledInlineFormSet
+from kubegems_routes.routes import gateway_defaults
 from kubegems_routes.routes.lifecycle import reapplying_gateway, routes_of_gateway
 from kubegems_routes.routes.models import AuditEntry, Route, RoutePath, RouteVersion
 
@@ -95,17 +98,70 @@ def _streamed_results(
         yield tail
 
 
+class CheckedDefaultsFormSet(LabelledInlineFormSet):
+    """A gateway's default annotations, each refused on its row where the controller would reject it on every
+    route of the gateway (``gateway_defaults``); an ingress-class gateway's only."""
+
+    instance: Gateway
+
+    def clean(self) -> None:
+        super().clean()
+        if self.instance.is_gateway_api:
+            return
+        rows: dict[str, tuple[forms.ModelForm, str]] = {}
+        for form in self.forms:
+            cleaned = getattr(form, "cleaned_data", None) or {}
+            if cleaned.get("key") and not form.errors and not cleaned.get("DELETE"):
+                rows[str(cleaned["key"])] = (form, str(cleaned.get("value") or ""))
+        defaults = {key: value for key, (_form, value) in rows.items()}
+        for key, (form, value) in rows.items():
+            found = gateway_defaults.refusal(key, value, defaults)
+            if found is not None:
+                form.add_error(found.field, found.message)
+
+
+class CheckedDefaultsInline(GatewayAnnotationInline):
+    formset = CheckedDefaultsFormSet
+
+
+def _refused_message(gateway: Gateway, refusals: list[gateway_defaults.Refusal]) -> str:
+    return _(
+        "The routes of gateway %(gateway)s were not re-applied: the controller would reject every one of them "
+        "for its default annotations. %(refusals)s Correct them on the gateway first."
+    ) % {"gateway": gateway.name, "refusals": " ".join(f"{r.key}: {r.message}" for r in refusals)}
+
+
 # The gateways app knows nothing of routes (imports run downward); the routes app gives the
-# gateway's admin page what concerns its routes: re-applying them after a change of defaults.
+# gateway's admin page what concerns its routes: default annotations checked as every route will carry
+# them, and re-applying the routes after a change of defaults.
 class GatewayWithRoutesAdmin(GatewayAdmin):
     actions = ["reapply_routes"]
+    inlines = [CheckedDefaultsInline]
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        gateway = form.instance
+        if not gateway.is_gateway_api:
+            for warning in gateway_defaults.warnings(gateway.annotation_dict()):
+                messages.warning(
+                    request, _("%(warning)s It was kept as typed; the controller ignores it.") % {"warning": warning}
+                )
 
     @admin.action(description=_("Re-apply all routes of the selected gateways"), permissions=["change"])
-    def reapply_routes(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponseBase:
+    def reapply_routes(self, request: HttpRequest, queryset: QuerySet[Gateway]) -> HttpResponseBase | None:
         """After a change to a gateway's defaults: each route's object gets them, one result per route,
         streamed to the page as each is known (a gateway with many routes takes a while)."""
         assert request.user.is_authenticated
-        plan = [(gateway, list(routes_of_gateway(gateway))) for gateway in queryset]
+        # Stored before defaults were checked, or written around admin: the routes keep what they have.
+        plan = []
+        for gateway in queryset:
+            refused = [] if gateway.is_gateway_api else gateway_defaults.refusals(gateway.annotation_dict())
+            if refused:
+                messages.error(request, _refused_message(gateway, refused))
+            else:
+                plan.append((gateway, list(routes_of_gateway(gateway))))
+        if not plan:
+            return None
         page = TemplateResponse(
             request,
             "admin/gateways/reapply_results.html",

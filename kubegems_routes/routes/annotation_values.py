@@ -559,6 +559,12 @@ CHECKS: dict[str, Check] = {
     "nginx.org/ssl-prefer-server-ciphers": _bool_check,
 }
 
+# Keys whose value names Services of the Ingress (serviceName= and Service lists): the controller rejects an
+# Ingress that names a Service its paths do not have, so these can be checked only with a route's paths.
+NAMES_SERVICES: frozenset[str] = frozenset(
+    {"nginx.org/websocket-services", "nginx.org/ssl-services", "nginx.org/grpc-services", "nginx.org/rewrites"}
+)
+
 # Every nginx.org/* annotation the controller reads (internal/configs/annotations.go, internal/k8s/validation.go).
 KNOWN: frozenset[str] = frozenset(
     {

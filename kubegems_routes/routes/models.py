@@ -354,7 +354,8 @@ class RouteMove(models.Model):
     last step deletes this row first, so two requests can never both finish (or take back) the same move."""
 
     route = models.OneToOneField(Route, on_delete=models.CASCADE, related_name="move", verbose_name=_("route"))
-    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="+", verbose_name=_("gateway"))
+    # PROTECT, as a route's: the gateway cannot go while the move's object may exist.
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="+", verbose_name=_("gateway"))
     kind = models.CharField(_("kind"), max_length=16)
     # The Ingress's version the move started from: it is deleted only at that version, so any change to it
     # while the move waits (an edit, a re-apply, kubectl) makes the move fail and keeps the Ingress.

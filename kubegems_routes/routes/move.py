@@ -9,8 +9,8 @@ of kind (``routes.switch``), in two steps with the wait between them and no tran
    row: one per route, with the Ingress's version and a deadline ``settings.MOVE_ACCEPT_SECONDS`` away) and
    creates the new object. The route's row is untouched: the Ingress serves and the route is still it.
 2. ``advance`` (the move's page polls it) reads the new object's ``status.parents``. Accepted=True for the
-   Gateway: ``save_route`` ends the switch (the row changed, the new object replaced at the version read,
-   the Ingress deleted at the version the move started from, the audit entry and version). Accepted=False,
+   Gateway: ``save_route`` ends the switch (the row changed, the new object kept as accepted, the Ingress
+   deleted at the version the move started from, the audit entry and version). Accepted=False,
    no answer by the deadline, or any failure of that save: the new object is deleted again, the row goes,
    and the Ingress keeps serving.
 
@@ -185,6 +185,11 @@ def advance(move: RouteMove) -> Progress:
     if left <= 0:
         return _kept(move, _no_answer(move))
     return Progress(State.WAITING, seconds_left=_seconds(left))
+
+
+def waiting(move: RouteMove) -> Progress:
+    """The move as it stands, without a look at the cluster (the move's page before its first poll)."""
+    return Progress(State.WAITING, seconds_left=_seconds((move.deadline - timezone.now()).total_seconds()))
 
 
 def _seconds(left: float) -> int:

@@ -62,7 +62,8 @@ def save_route(
     version (``routes.history``) a revert restores: the save is recorded as a revert to it.
 
     ``moved_in`` is the last step of a move to Gateway API (``routes.move``): the switch's new object already
-    exists, created and accepted before this save, and is replaced at its version rather than created.
+    exists, created and accepted before this save; it is kept as it is (or, should the route's values now
+    build another object, replaced at the version read) rather than created.
     ``action`` is the audit entry's, when not the save's own.
     """
     values = checked(route, values, suggested_host)
@@ -155,7 +156,10 @@ class _Save:
     def _write(self, spec: manifest.RouteSpec) -> Manifest:
         if self.switch is not None and self.moved_in is not None:
             self.switch.created = True  # a failure from here on deletes it again
-            self.body["metadata"]["resourceVersion"] = self.moved_in.applied["metadata"]["resourceVersion"]
+            moved = self.moved_in.applied
+            if drift.managed_view(self.body) == drift.managed_view(moved):
+                return moved  # as created and accepted: no write, so no race with the controller's status writes
+            self.body["metadata"]["resourceVersion"] = moved["metadata"]["resourceVersion"]
             return self.client.replace_route_object(spec.kind, self.namespace, self.route.name, self.body)
         if self.creating or self.switch is not None:
             applied = self.client.create_route_object(spec.kind, self.namespace, self.body)

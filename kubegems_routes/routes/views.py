@@ -18,7 +18,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -49,8 +48,8 @@ from kubegems_routes.routes.forms import (
 )
 from kubegems_routes.routes.gateway_status import GatewayStatus, gateway_status, parent_statuses, route_status
 from kubegems_routes.routes.lifecycle import delete_route, reapply_route
-from kubegems_routes.routes.models import Route, RouteMove
-from kubegems_routes.routes.move import Progress, State, advance, move_route
+from kubegems_routes.routes.models import AuditEntry, Route, RouteMove
+from kubegems_routes.routes.move import State, advance, move_route, waiting
 from kubegems_routes.routes.paste import Pasted, PasteForm
 from kubegems_routes.routes.ports import (
     needs_port_numbers,
@@ -74,6 +73,7 @@ from kubegems_routes.tenancy.models import Environment
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+TESTS_SHOWN = 10  # the route page's latest tests
 FORM_TEMPLATE = "routes/route_form.html"
 
 
@@ -690,11 +690,23 @@ def route_detail(request: AuthenticatedHttpRequest, environment_id: int, name: s
                 if ingress and sync in (drift.Sync.CHANGED, drift.Sync.GATEWAY_CHANGED)
                 else ""
             ),
-            "audit": route.environment.audit_entries.filter(route_name=route.name).select_related("user")[:20],
+            **_route_log(route),
             "move": RouteMove.objects.filter(route=route).select_related("gateway").first(),
             "section": "routes",
         },
     )
+
+
+def _route_log(route: Route) -> dict[str, Any]:
+    """The route's audit entries for its page: what was done to it, and apart (collapsed) the Test button's,
+    which would otherwise crowd the changes out."""
+    entries = route.environment.audit_entries.filter(route_name=route.name).select_related("user")
+    tests = entries.filter(action=AuditEntry.Action.TEST)
+    return {
+        "audit": entries.exclude(action=AuditEntry.Action.TEST)[:20],
+        "tests": tests[:TESTS_SHOWN],
+        "tests_count": tests.count(),
+    }
 
 
 def _cluster_action(
@@ -895,11 +907,7 @@ def route_move_status(request: AuthenticatedHttpRequest, environment_id: int, na
         url = reverse("routes:detail", args=[environment.pk, route.name])
         return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
     move.route = route
-    if request.method == "POST":
-        progress = advance(move)
-    else:
-        left = (move.deadline - timezone.now()).total_seconds()
-        progress = Progress(State.WAITING, seconds_left=max(0, round(left)))
+    progress = advance(move) if request.method == "POST" else waiting(move)
     if progress.state == State.WAITING:
         template = "routes/route_move.html#progress" if wants_fragment(request) else "routes/route_move.html"
         context = {"environment": environment, "route": route, "move": move, "progress": progress, "section": "routes"}

@@ -63,20 +63,29 @@ class Cluster(models.Model):
             "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
-        return cached_client((*self._credentials_key(), *timeouts.values()), lambda: self.new_client(**timeouts))
+        return cached_client(
+            (*self._credentials_key(), *timeouts.values()),
+            lambda: self.new_client(connect_timeout=timeouts["connect_timeout"], read_timeout=timeouts["read_timeout"]),
+        )
 
-    def new_client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> KubeClient:
-        """A client with its own connection pool (the cache's watches hold their connections)."""
+    def new_client(
+        self, *, connect_timeout: float | None = None, read_timeout: float | None = None, watcher: bool = False
+    ) -> KubeClient:
+        """A client with its own connection pool (the cache's watches hold their connections: ``watcher``)."""
         from kubegems_routes.kube.client import KubeClient
+        from kubegems_routes.kube.silence import silences
 
         timeouts: dict[str, float] = {
             "connect_timeout": connect_timeout or settings.KUBE_CONNECT_TIMEOUT,
             "read_timeout": read_timeout or settings.KUBE_READ_TIMEOUT,
         }
+        # The console's clients share which API servers went silent (calls to them fail at once).
         if self.in_cluster:
             token, ca = str(settings.KUBE_IN_CLUSTER_TOKEN_FILE), str(settings.KUBE_IN_CLUSTER_CA_FILE)
-            return KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
-        return KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
+            client = KubeClient.in_cluster(token_file=token, ca_file=ca, **timeouts)
+        else:
+            client = KubeClient.from_kubeconfig(yaml.safe_load(self.kubeconfig), context=None, **timeouts)
+        return client.failing_fast(silences, watcher=watcher)
 
     def _credentials_key(self) -> tuple[object, ...]:
         fingerprint = hashlib.sha256(self.kubeconfig.encode()).hexdigest()
@@ -99,7 +108,9 @@ class Cluster(models.Model):
         return cache_for(
             self.pk,
             self._credentials_key(),
-            lambda: ClusterCache(self.new_client(), stall_timeout=settings.KUBE_CACHE_STALL_TIMEOUT),
+            lambda: ClusterCache(
+                self.new_client(watcher=True), cluster=self.name, stall_timeout=settings.KUBE_CACHE_STALL_TIMEOUT
+            ),
         )
 
 

@@ -3,9 +3,10 @@
 What a tenant sees of a gateway on a route's pages (its address, the DNS record
 and curl lines; a TLS secret that does not exist yet; a gateway whose defaults
 an admin changed), what a platform admin sees in Django admin (the gateway
-list, a gateway's page, tenant domains, and the re-apply action whose results
-stream in one row per route), and a route on a Gateway API gateway from the
-form to the list and the detail page.
+list, a gateway's page, a default annotation refused on its row, tenant
+domains, and the re-apply action whose results stream in one row per route),
+and a route on a Gateway API gateway from the form to the list and the detail
+page.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ WORDS = {
         "the gateway": "Gateway",
         "copy yaml": "the HTTPRoute as YAML",
         "diff": ("--- the route", "+++ the cluster"),
+        "not a time": "Must be a time such as 60s, 1m, 500ms or 1h 30m",
+        "kept as typed": "did you mean nginx.org/proxy-read-timeout? It was kept as typed",
     },
     "zh": {
         "secret missing": "Secret 缺失",
@@ -103,6 +106,8 @@ WORDS = {
         "the gateway": "网关",
         "copy yaml": "HTTPRoute 的 YAML",
         "diff": ("--- 路由", "+++ 集群"),
+        "not a time": "必须是时间，例如 60s、1m、500ms 或 1h 30m",
+        "kept as typed": "您是想写 nginx.org/proxy-read-timeout 吗？ 已按输入保留",
     },
 }
 
@@ -320,6 +325,39 @@ def test_admin_gateway_pages_and_the_streamed_reapply_results(
     p.shot("reapply-results")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"the results page scrolls sideways by {overflow}px at {width}px"
+    p.check_accessibility()
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_admin_refuses_a_bad_default_annotation_on_its_row_and_warns_of_an_unknown_key(
+    viewport, make_page, django_user_model, environment
+):
+    locale, width, height = VIEWPORTS[viewport]
+    words = _words(locale)
+    django_user_model.objects.create_superuser("root", password="pw")
+    gateway = tenant_gateway(environment)
+    GatewayAnnotation.objects.create(gateway=gateway, key="nginx.org/hsts", value="true")
+
+    p = make_page(locale, f"gateway-defaults-{viewport}", width=width, height=height)
+    page = p.page
+    p.log_in("root", "pw", "/admin/login/")
+    page.goto(f"/admin/gateways/gateway/{gateway.pk}/change/")
+    page.fill("#id_annotations-1-key", "nginx.org/proxy-read-timeout")
+    page.fill("#id_annotations-1-value", "banana")
+    page.click("input[name=_continue]")
+    row = page.locator("#annotations-1")
+    expect(row.locator(".errorlist")).to_contain_text(words["not a time"])
+    expect(page.locator("#id_annotations-1-value")).to_have_value("banana")
+    assert gateway.annotation_dict() == {"nginx.org/hsts": "true"}
+    p.shot("refused-default")
+    p.check_accessibility()
+
+    page.fill("#id_annotations-1-key", "nginx.org/proxy-read-timout")
+    page.fill("#id_annotations-1-value", "120s")
+    page.click("input[name=_continue]")
+    expect(page.locator("ul.messagelist li.warning")).to_contain_text(words["kept as typed"])
+    assert gateway.annotation_dict() == {"nginx.org/hsts": "true", "nginx.org/proxy-read-timout": "120s"}
+    p.shot("unknown-key-warning")
     p.check_accessibility()
 
 
