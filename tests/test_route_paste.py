@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.errors import NotFound
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import behaviour, drift, manifest
 from kubegems_routes.routes.forms import FormState
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.paste import Refused, load
@@ -69,9 +69,11 @@ def _posted(state: FormState) -> dict[str, str]:
 def _state(response) -> FormState:
     """What the filled form shows (the unbound editor's values)."""
     editor = response.context["editor"]
-    fields = {name: editor.value(name) for name in ("name", "gateway", "host", "protocol", "tls_secret")}
+    names = ("name", "gateway", "host", "protocol", "tls_secret", *(b.name for b in behaviour.BEHAVIOURS))
+    fields = {name: editor.value(name) for name in names if editor.value(name)}
     fields["tls_source"] = editor.tls_source()
-    paths = [{k: str(f.initial.get(k, "")) for k in ("path", "path_type", "service", "port")} for f in editor.paths]
+    keys = ("path", "path_type", "service", "port", "rewrite")
+    paths = [{k: str(f.initial.get(k, "")) for k in keys if f.initial.get(k)} for f in editor.paths]
     notes = [{k: str(f.initial.get(k, "")) for k in ("key", "value")} for f in editor.annotations]
     return FormState(fields, paths, notes)
 
@@ -167,8 +169,11 @@ def _ingress_route(client, environment, edge):
             "paths-1-path_type": "Exact",
             "paths-1-service": "api",
             "paths-1-port": "8080",
+            "paths-1-rewrite": "/v1",
             "annotations-0-key": "nginx.org/proxy-read-timeout",
             "annotations-0-value": "30s",
+            "rate_limit": "10r/s",
+            "response_headers": "X-Team:shop",
         },
     )
 

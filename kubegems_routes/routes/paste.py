@@ -69,8 +69,9 @@ class Pasted:
     def state(self) -> FormState:
         """The values as the create form holds them (shown unsaved, as a row action shows its result)."""
         values = self.values
-        return FormState(
-            fields={
+        # As an edit shows a route: the behaviours in their fields, the rewrites on their path rows.
+        return FormState.with_behaviours(
+            {
                 "name": self.name,
                 "gateway": str(values.gateway.pk),
                 "host": values.host,
@@ -78,11 +79,8 @@ class Pasted:
                 "tls_secret": values.tls_secret,
                 "tls_source": values.tls_source,
             },
-            paths=[
-                {"path": b.path, "path_type": b.path_type, "service": b.service, "port": b.port}
-                for b in values.backends
-            ],
-            annotations=[{"key": k, "value": v} for k, v in values.annotations.items()],
+            [{"path": b.path, "path_type": b.path_type, "service": b.service, "port": b.port} for b in values.backends],
+            values.annotations,
         )
 
 
