@@ -731,7 +731,11 @@ class RouteEditor:
                     % {"gateway": gateway.name, "why": carried.what}
                 )
             return None
-        return annotation_values.check(found.key, value, context)
+        error = annotation_values.check(found.key, value, context)
+        if error is None and not behaviour.field_takes(found.name, value):
+            # The controller takes a header name alone, and NGINX then adds nothing: the field asks for a value.
+            return str(_("Each header needs a name and a value, such as X-Team:shop."))
+        return error
 
     def _rewrites_valid(self, gateway: Gateway, kind: str, context: annotation_values.Context) -> bool:
         """Each path row's rewrite: a path the controller takes, and alike on the rows of one Service (NGINX
