@@ -90,6 +90,9 @@ def test_a_websocket_route_with_three_annotations_shows_what_each_becomes(
     )
     stored = _dry_run(kube, environment.namespace, shown.manifest)
     assert stored["spec"]["rules"][0]["timeouts"] == {"backendRequest": "90s"}
+    # The move's words say so too, not that no annotation is kept.
+    move = " ".join(unescape(re.search(r'<section id="move".*?</section>', page, re.S).group(0)).split())
+    assert 'keeps the annotations marked "becomes"' in move and "keeps no annotations" not in move
     # Nothing was written.
     assert kube.list_gateway_routes("HTTPRoute", environment.namespace) == []
 

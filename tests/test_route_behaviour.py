@@ -128,7 +128,9 @@ def test_a_row_that_disagrees_with_its_field_is_refused_on_the_row(operator_clie
         ({"rate_burst": "5"}, {"rate_burst": "Set a rate limit as well."}),
         ({"rate_limit": "1r/s", "rate_reject_code": "200"}, {"rate_reject_code": "from 400 to 599"}),
         ({"rate_limit": "1r/s", "rate_burst": "lots"}, {"rate_burst": "whole number"}),
-        ({"response_headers": "X-Team"}, {}),  # a header without a value: the controller takes it
+        # The controller takes a header without a value, and NGINX adds nothing: the field asks for one.
+        ({"response_headers": "X-Team"}, {"response_headers": "Each header needs a name and a value"}),
+        ({"response_headers": "X-Team:shop, X-Frame-Options"}, {"response_headers": "needs a name and a value"}),
         ({"response_headers": "X Team:shop"}, {"response_headers": "is not a header name"}),
         ({"response_headers": "X-Team:$host"}, {"response_headers": "must not contain $"}),
         ({"https_redirect": "true"}, {"https_redirect": "Only a route with TLS"}),
@@ -376,3 +378,11 @@ def test_split_keeps_a_redirect_spelled_otherwise_as_a_row():
     assert fields == {"read_timeout": "5s"}
     assert rest == {"nginx.org/ssl-redirect": "True", "a/b": "c"}
     assert behaviour.split({"nginx.org/ssl-redirect": "false"})[0] == {"https_redirect": "false"}
+
+
+def test_split_keeps_a_header_without_a_value_as_a_row():
+    """The field asks for name:value; what the controller takes otherwise stays a row (checked as an annotation)."""
+    assert behaviour.split({"nginx.org/add-header": "X-Team"}) == ({}, {"nginx.org/add-header": "X-Team"})
+    assert behaviour.split({"nginx.org/add-header": "X-Team:shop:always"})[0] == {
+        "response_headers": "X-Team:shop:always"
+    }

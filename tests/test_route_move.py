@@ -302,6 +302,7 @@ def test_the_wait_holds_no_request_and_says_no_controller_has_answered(
     page = operator_client.get(reverse("routes:move-status", args=[environment.pk, "shop"])).content.decode()
     assert "HTTPRoute shop is created on gateway edge; no controller of the Gateway has answered yet." in page
     assert "Ingress shop keeps serving the route" in page
+    assert '<li class="breadcrumb-item active" aria-current="page">Move to Gateway API</li>' in page  # not "Edit"
     started = time.monotonic()
     poll = _poll(operator_client, environment)
     assert time.monotonic() - started < 1 and "HX-Redirect" not in poll

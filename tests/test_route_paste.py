@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.errors import NotFound
-from kubegems_routes.routes import drift, manifest
+from kubegems_routes.routes import behaviour, drift, manifest
 from kubegems_routes.routes.forms import FormState
 from kubegems_routes.routes.models import Route
 from kubegems_routes.routes.paste import Refused, load
@@ -69,10 +69,11 @@ def _posted(state: FormState) -> dict[str, str]:
 def _state(response) -> FormState:
     """What the filled form shows (the unbound editor's values)."""
     editor = response.context["editor"]
-    fields = {name: editor.value(name) for name in ("name", "gateway", "host", "protocol", "tls_secret")}
+    names = ("name", "gateway", "host", "protocol", "tls_secret", *(b.name for b in behaviour.BEHAVIOURS))
+    fields = {name: editor.value(name) for name in names if editor.value(name)}
     fields["tls_source"] = editor.tls_source()
-    fields_of_a_path = ("path", "path_type", "service", "port", "weight")
-    paths = [{k: str(f.initial.get(k, "")) for k in fields_of_a_path} for f in editor.paths]
+    keys = ("path", "path_type", "service", "port", "weight", "rewrite")
+    paths = [{k: str(f.initial.get(k, "")) for k in keys if f.initial.get(k)} for f in editor.paths]
     notes = [{k: str(f.initial.get(k, "")) for k in ("key", "value")} for f in editor.annotations]
     return FormState(fields, paths, notes)
 
@@ -168,8 +169,11 @@ def _ingress_route(client, environment, edge):
             "paths-1-path_type": "Exact",
             "paths-1-service": "api",
             "paths-1-port": "8080",
+            "paths-1-rewrite": "/v1",
             "annotations-0-key": "nginx.org/proxy-read-timeout",
             "annotations-0-value": "30s",
+            "rate_limit": "10r/s",
+            "response_headers": "X-Team:shop",
         },
     )
 
@@ -300,7 +304,8 @@ status:
     ]
     filled = _state(response)
     assert filled.paths == [{"path": "/", "path_type": "Prefix", "service": "web", "port": "http", "weight": "1"}]
-    assert filled.annotations == [{"key": "nginx.org/client-max-body-size", "value": "8m"}]
+    # The annotation a behaviour field writes is in that field, as an edit shows it.
+    assert filled.annotations == [] and filled.fields["max_body_size"] == "8m"
     response = operator_client.post(create_url(environment), _posted(filled))
     assert response.status_code == 302, response.content.decode()[:1500]
     stored = kube.get_ingress(environment.namespace, "legacy")
@@ -359,9 +364,11 @@ def test_each_refusal_lands_on_the_paste_field_and_the_form_keeps_what_was_typed
             "spec.rules[0].backendRefs[0].port must be a whole number."
         ),
         _httproute(parent, hostnames=[None]): "spec.hostnames[0] must be a string: quote it.",
-        _httproute(parent, rules=[{"filters": [{"type": "RequestHeaderModifier"}], "backendRefs": []}]): (
-            "The route form cannot express spec.rules[0].filters."
-        ),
+        _httproute(parent, rules=[{"backendRefs": []}]): "A rule of it has no backend.",
+        _httproute(
+            parent,
+            rules=[{"filters": [{"type": "RequestHeaderModifier"}], "backendRefs": [{"name": "web", "port": 80}]}],
+        ): "The route form expresses spec.rules[0].filters only as its behaviour fields write them.",
         _ingress_text(environment.namespace, gateway.ingress_class).replace(
             "name: legacy", "name: legacy\n  annotations: {nginx.org/proxy-read-timeout: 30}"
         ): "metadata.annotations.nginx.org/proxy-read-timeout must be a string: quote it.",

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise as Promise
 
-from kubegems_routes.routes.gateway_behaviour import rewrites
+from kubegems_routes.routes.gateway_behaviour import headers, rewrites
 
 REWRITES = "nginx.org/rewrites"
 SSL_REDIRECT = "nginx.org/ssl-redirect"
@@ -111,13 +111,23 @@ RATE_COMPANIONS = ("rate_burst", "rate_reject_code")
 CHOICES = {"https_redirect": ("true", "false")}
 
 
+def field_takes(name: str, value: str) -> bool:
+    """Whether the field ``name`` shows ``value``; else it stays a row of its own. The response headers field
+    asks for name:value: the controller also takes a name alone, for which NGINX adds nothing."""
+    if name in CHOICES:
+        return value in CHOICES[name]
+    if name == "response_headers":
+        return headers(value, 3) is not None
+    return True
+
+
 def split(annotations: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """A route's annotations as its behaviour fields (name -> value) and the rest (key -> value)."""
     fields: dict[str, str] = {}
     rest: dict[str, str] = {}
     for key, value in annotations.items():
         found = BY_KEY.get(key)
-        if found is not None and value in CHOICES.get(found.name, (value,)):
+        if found is not None and field_takes(found.name, value):
             fields[found.name] = value
         else:
             rest[key] = value

@@ -361,14 +361,25 @@ class FormState:
         if not route.pk:
             return cls(paths=[new_row(PathForm)])
         paths = [{f: str(getattr(p, f, "")) for f in PATH_FIELDS} for p in route.paths.all()]
-        # Each behaviour in its field, not in a row of its own; the rewrites on their path rows.
-        fields, rest = behaviour.split(route.annotations)
+        return cls.with_behaviours({}, paths, route.annotations)
+
+    @classmethod
+    def with_behaviours(
+        cls, fields: dict[str, str], paths: list[dict[str, str]], annotations: Mapping[str, str]
+    ) -> FormState:
+        """A route's fields, path rows and annotations as the form shows them: each behaviour in its field, not
+        in a row of its own; the rewrites on their path rows (an edit, and a pasted manifest)."""
+        behaviours, rest = behaviour.split(annotations)
         by_service = behaviour.rewrites_by_service(rest.get(behaviour.REWRITES, ""), [p["service"] for p in paths])
         if by_service is not None:
             del rest[behaviour.REWRITES]
             for row in paths:
                 row["rewrite"] = by_service.get(row["service"], "")
-        return cls(fields=fields, paths=paths, annotations=[{"key": k, "value": v} for k, v in rest.items()])
+        return cls(
+            fields={**fields, **behaviours},
+            paths=paths,
+            annotations=[{"key": k, "value": v} for k, v in rest.items()],
+        )
 
 
 def _rows(
@@ -850,7 +861,11 @@ class RouteEditor:
                     % {"gateway": gateway.name, "why": carried.what}
                 )
             return None
-        return annotation_values.check(found.key, value, context)
+        error = annotation_values.check(found.key, value, context)
+        if error is None and not behaviour.field_takes(found.name, value):
+            # The controller takes a header name alone, and NGINX then adds nothing: the field asks for a value.
+            return str(_("Each header needs a name and a value, such as X-Team:shop."))
+        return error
 
     def _rewrites_valid(self, gateway: Gateway, kind: str, context: annotation_values.Context) -> bool:
         """Each path row's rewrite: a path the controller takes, and alike on the rows of one Service (NGINX

@@ -69,8 +69,9 @@ class Pasted:
     def state(self) -> FormState:
         """The values as the create form holds them (shown unsaved, as a row action shows its result)."""
         values = self.values
-        return FormState(
-            fields={
+        # As an edit shows a route: the behaviours in their fields, the rewrites on their path rows.
+        return FormState.with_behaviours(
+            {
                 "name": self.name,
                 "gateway": str(values.gateway.pk),
                 "host": values.host,
@@ -78,7 +79,7 @@ class Pasted:
                 "tls_secret": values.tls_secret,
                 "tls_source": values.tls_source,
             },
-            paths=[
+            [
                 {
                     "path": b.path,
                     "path_type": b.path_type,
@@ -88,7 +89,7 @@ class Pasted:
                 }
                 for b in values.backends
             ],
-            annotations=[{"key": k, "value": v} for k, v in values.annotations.items()],
+            values.annotations,
         )
 
 

@@ -17,6 +17,17 @@ from tests.helpers import gateway_api_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Whether the longest choice of a select fits in it beside its arrow (Bootstrap's padding on the right).
+FITS = """selector => {
+    const select = document.querySelector(selector);
+    const style = getComputedStyle(select);
+    const context = document.createElement("canvas").getContext("2d");
+    context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const widest = Math.max(...[...select.options].map(o => context.measureText(o.text).width));
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return widest <= room;
+}"""
+
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_behaviour_fields_are_checked_previewed_and_saved(
@@ -49,6 +60,8 @@ def test_behaviour_fields_are_checked_previewed_and_saved(
     p.check_accessibility()
     page.locator("#behaviour-field").scroll_into_view_if_needed()
     p.shot("refused-on-its-field")
+    # Each choice reads whole in its select, not cut off at the arrow (three columns at 1440 px cut it).
+    assert page.evaluate(FITS, "#id_https_redirect"), "the redirect's choice is cut off"
 
     page.fill("#id_read_timeout", "120s")
     _settle_preview(p)

@@ -70,6 +70,21 @@ def _fill(p: Page, text: str) -> None:
     p.settled()
 
 
+@pytest.mark.parametrize("viewport", ["en-1440", "zh-390"])
+def test_a_paste_is_the_first_thing_on_a_fresh_form(viewport, make_page, olivia, environment: Environment):
+    """Nothing typed yet: the route form's required Name, which the paste posts along, must not stop it."""
+    locale, width, height = VIEWPORTS[viewport]
+    p = make_page(locale, f"paste-first-{viewport}", width=width, height=height)
+    p.log_in()
+    p.page.goto(f"/workbench/environments/{environment.pk}/routes/-/new/")
+    p.page.click("#paste-panel summary")
+    _fill(p, _manifest(environment))
+    expect(p.page.locator("#paste-result")).to_contain_text(FILLED[locale])
+    expect(p.page.locator("#id_name")).to_have_value("pasted")
+    p.check_accessibility()
+    p.shot("filled")
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_a_pasted_manifest_fills_the_form_and_a_download_gives_it_back(
     viewport, make_page, olivia, environment: Environment, kube: KubeClient
@@ -99,7 +114,9 @@ def test_a_pasted_manifest_fills_the_form_and_a_download_gives_it_back(
     expect(p.page.locator("#id_host")).to_have_value("pasted.acme.example.com")
     expect(p.page.locator("#id_paths-1-path")).to_have_value("/api")
     expect(p.page.locator("#id_paths-1-port")).to_have_value("8080")
-    expect(p.page.locator("#id_annotations-0-value")).to_have_value("120s")
+    # As an edit shows it: the behaviour in its field under Behaviour, not a row of annotations.
+    expect(p.page.locator("#id_read_timeout")).to_have_value("120s")
+    expect(p.page.locator("#annotations-field .route-row")).to_have_count(0)
     p.page.wait_for_timeout(650)
     p.settled()
     previewed = yaml.safe_load(p.page.inner_text("#preview-yaml"))
