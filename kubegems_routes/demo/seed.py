@@ -18,7 +18,7 @@ from django.db import transaction
 
 from kubegems_routes.controlplane import certmanager, gatewayapi
 from kubegems_routes.controlplane.objects import ensure_namespace, install_crds
-from kubegems_routes.gateways.models import Gateway, ensure_default_gateway
+from kubegems_routes.gateways.models import Gateway, TenantDomain, ensure_default_gateway
 from kubegems_routes.kube.client import KubeClient
 from kubegems_routes.tenancy.models import Cluster, Environment, Project, Tenant, TenantMember
 
@@ -199,3 +199,6 @@ def seed_every_gateway_kind(cluster: Cluster) -> None:
         },
     )
     Gateway.objects.filter(cluster=cluster, tenant=tenant, name="public").update(cluster_issuer=CLUSTER_ISSUER)
+    # The tenant's own domain, as a platform admin grants it: its hosts are the tenant's on every gateway of the
+    # cluster, so a route on `public` (*.demo.kubegems.io) can be moved to `edge` as it is.
+    TenantDomain.objects.get_or_create(cluster=cluster, tenant=tenant, domain="demo.kubegems.io")
