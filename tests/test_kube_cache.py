@@ -6,6 +6,8 @@ import time
 
 import pytest
 import yaml
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kubegems_routes.controlplane.objects import ensure_namespace
@@ -72,6 +74,26 @@ def test_create_form_and_protocol_toggle_make_no_api_call_once_synced(kube_cache
     assert form.status_code == 200 and toggle.status_code == 200
     assert "web" in form.content.decode()  # the service picker, from the cache
     assert calls == []
+
+
+def test_create_post_costs_one_api_call_and_a_fixed_set_of_queries(kube_cache, operator_client, environment):
+    """What a create POST costs besides the create, once the cache is synced (issue 25, benchmark 1): the
+    create is its only cluster call (the host checks read the cache, the check after the write waits for the
+    watch, the response of the create is the version recorded), and its queries are counted: the gateway's
+    default annotations are read once, not once per use."""
+    synced(environment.cluster)
+    gateway = tenant_gateway(environment)
+    create_route(operator_client, environment, name="first", host="first.acme.example.com")  # warm
+    with CaptureQueriesContext(connection) as queries, record_calls() as calls:
+        response = operator_client.post(
+            create_url(environment), route_data(gateway, name="second", host="second.acme.example.com")
+        )
+    assert response.status_code == 302
+    assert calls == [("POST", f"/apis/networking.k8s.io/v1/namespaces/{environment.namespace}/ingresses")]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum("gateways_gatewayannotation" in q for q in sql) == 1, sql
+    assert not any(q.startswith('DELETE FROM "routes_routepath"') for q in sql), sql  # a new route has no rows
+    assert len(sql) == 22, "\n".join(sql)
 
 
 def test_form_reads_the_cluster_while_the_cache_is_not_synced(kube_cache, operator_client, environment):

@@ -20,6 +20,7 @@ from typing import Any, cast
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.forms import BaseFormSet, formset_factory
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,14 @@ class GatewayChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Gateway) -> str:
         # The domain beside the name: a host is chosen for a gateway's domain.
         return f"{obj.name} ({obj.default_domain})"
+
+    def to_python(self, value: Any) -> Gateway | None:
+        """The chosen gateway with its default annotations read once: a save reads them four times (the
+        annotation checks, the manifest, the applied record), all from this one read."""
+        gateway = super().to_python(value)
+        if gateway is not None:
+            prefetch_related_objects([gateway], "annotations")
+        return gateway
 
 
 def _behaviour_field(name: str) -> forms.CharField:

@@ -237,10 +237,12 @@ def store(route: Route, values: RouteValues, user: User) -> None:
     if values.kept is not None:
         route.kept = dict(values.kept)
     route.updated_by = user
-    if route.pk is None:
+    creating = route.pk is None
+    if creating:
         route.created_by = user
     route.save()
-    route.paths.all().delete()
+    if not creating:  # a route inserted just now has no path rows yet
+        route.paths.all().delete()
     RoutePath.objects.bulk_create(RoutePath.from_backend(route, i, b) for i, b in enumerate(values.backends))
 
 
