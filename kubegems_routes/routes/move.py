@@ -44,8 +44,8 @@ from kubegems_routes.kube.errors import KubeError, NotFound
 from kubegems_routes.routes import manifest, refusals
 from kubegems_routes.routes.errors import RouteError, StaleEdit
 from kubegems_routes.routes.gateway_status import ParentStatus, parent_statuses
-from kubegems_routes.routes.models import AuditEntry, Route, RouteMove, route_spec
-from kubegems_routes.routes.ports import port_numbers
+from kubegems_routes.routes.models import AuditEntry, Route, RouteMove
+from kubegems_routes.routes.ports import port_numbers, values_spec
 from kubegems_routes.routes.saving import MovedIn, check_host_and_take_back, checked, save_route
 from kubegems_routes.routes.to_gateway_api import AsGatewayApi, as_gateway_api, gateway_backends
 from kubegems_routes.routes.values import RouteValues
@@ -82,19 +82,7 @@ def move_route(route: Route, shown: AsGatewayApi, user: User, *, drops_confirmed
     environment, client = route.environment, route.environment.cluster.client()
     body: Manifest = {}
     try:
-        spec = route_spec(
-            environment=environment,
-            gateway=values.gateway,
-            name=route.name,
-            host=values.host,
-            protocol=values.protocol,
-            tls_secret=values.tls_secret,
-            tls_source=values.tls_source,
-            backends=values.backends,
-            annotations=values.annotations,
-            port_numbers=port_numbers(environment, values.gateway, values.backends),
-            kept=route.kept,
-        )
+        spec = values_spec(route, values)
         check_host_and_take_back(route, values, spec)
         body = manifest.build(spec)
         created = False

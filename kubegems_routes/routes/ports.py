@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from kubegems_routes.gateways.models import Gateway
 from kubegems_routes.kube.client import Manifest, Service
 from kubegems_routes.routes import cluster_reads, manifest
-from kubegems_routes.routes.models import Route
+from kubegems_routes.routes.models import Route, route_spec
+from kubegems_routes.routes.values import RouteValues
 from kubegems_routes.tenancy.models import Environment
 
 
@@ -45,6 +46,25 @@ def route_port_numbers(route: Route) -> dict[tuple[str, str], int]:
 def resolved_spec(route: Route) -> manifest.RouteSpec:
     """The route's spec with its port names resolved when its gateway needs numbers (may call the cluster)."""
     return route.spec(route_port_numbers(route))
+
+
+def values_spec(route: Route, values: RouteValues) -> manifest.RouteSpec:
+    """The spec ``values`` would give the route, before they are saved (a review, a move), with its port names
+    resolved when the gateway needs numbers (may call the cluster)."""
+    environment = route.environment
+    return route_spec(
+        environment=environment,
+        gateway=values.gateway,
+        name=route.name,
+        host=values.host,
+        protocol=values.protocol,
+        tls_secret=values.tls_secret,
+        tls_source=values.tls_source,
+        backends=values.backends,
+        annotations=values.annotations,
+        port_numbers=port_numbers(environment, values.gateway, values.backends),
+        kept=route.kept if values.kept is None else values.kept,
+    )
 
 
 def expected_manifest(route: Route) -> Manifest:

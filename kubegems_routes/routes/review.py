@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from kubegems_routes.kube.client import KubeClient, Manifest
 from kubegems_routes.kube.errors import KubeError
 from kubegems_routes.routes import drift, manifest, refusals
-from kubegems_routes.routes.models import Route, route_spec
-from kubegems_routes.routes.ports import port_numbers
+from kubegems_routes.routes.models import Route
+from kubegems_routes.routes.ports import values_spec
 from kubegems_routes.routes.saving import check_host_and_take_back, checked
 from kubegems_routes.routes.values import RouteValues
 
@@ -46,19 +46,7 @@ def review_route(route: Route, values: RouteValues, *, suggested_host: str = "",
     version = "" if route.pk is None else (resource_version or route.resource_version)
     body: Manifest = {}
     try:
-        spec = route_spec(
-            environment=environment,
-            gateway=values.gateway,
-            name=route.name,
-            host=values.host,
-            protocol=values.protocol,
-            tls_secret=values.tls_secret,
-            tls_source=values.tls_source,
-            backends=values.backends,
-            annotations=values.annotations,
-            port_numbers=port_numbers(environment, values.gateway, values.backends),
-            kept=route.kept if values.kept is None else values.kept,
-        )
+        spec = values_spec(route, values)
         route.host = spec.host  # in memory only: the host the refusals name, as a save's do
         check_host_and_take_back(route, values, spec)
         body = manifest.build(spec)
