@@ -93,7 +93,9 @@ def test_create_post_costs_one_api_call_and_a_fixed_set_of_queries(kube_cache, o
     sql = [q["sql"] for q in queries.captured_queries]
     assert sum("gateways_gatewayannotation" in q for q in sql) == 1, sql
     assert not any(q.startswith('DELETE FROM "routes_routepath"') for q in sql), sql  # a new route has no rows
-    assert len(sql) == 22, "\n".join(sql)
+    # PostgreSQL also takes the host claims' advisory lock (SQLite's writes are serialised anyway).
+    counted = [q for q in sql if "pg_advisory_xact_lock" not in q]
+    assert len(counted) == 22, "\n".join(sql)
 
 
 def test_form_reads_the_cluster_while_the_cache_is_not_synced(kube_cache, operator_client, environment):
