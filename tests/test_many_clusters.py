@@ -172,9 +172,12 @@ def test_reachable_clusters_pages_do_not_wait_on_unreachable_ones(ten_clusters):
     assert statistics.median(up_times) < 1 and statistics.quantiles(up_times, n=10)[-1] < CONNECT_TIMEOUT / 4, sorted(
         up_times
     )[-10:]
-    # The unreachable pages said so, mostly at once: a silent server is tried by one call at a time, at
-    # most every 15 s.
-    assert len(down_times) > 100 and statistics.median(down_times) < 0.5, (len(down_times), sorted(down_times)[-5:])
+    # The unreachable pages said so, mostly at once (not after the 8 s connect timeout; on a loaded machine a
+    # median of half a second was seen): a silent server is tried by one call at a time, at most every 15 s.
+    assert len(down_times) > 100 and statistics.median(down_times) < CONNECT_TIMEOUT / 4, (
+        len(down_times),
+        sorted(down_times)[-5:],
+    )
 
     # Their caches back off quietly: a line when a kind first fails, not one per retry.
     lines = log_path.read_text().splitlines()
